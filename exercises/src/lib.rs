@@ -1,0 +1,1 @@
+//! The learner's exercises (placeholder until the exercises land).

@@ -1,0 +1,3 @@
+//! The process engine: Python's `multiprocessing` (spawn start method), made visible in Rust.
+
+pub mod cancel;

@@ -1,0 +1,3 @@
+//! procbook: an interactive workbook that teaches multiprocessing by running it.
+
+pub mod engine;
