@@ -1,3 +1,7 @@
 //! procbook: an interactive workbook that teaches multiprocessing by running it.
 
+pub mod bench;
+pub mod commands;
+pub mod demos;
 pub mod engine;
+pub mod term;

@@ -1,5 +1,51 @@
 //! The `procbook` binary: the engine's entry guard first, then argument parsing and dispatch.
 
-fn main() {
-    println!("procbook");
+use std::process::ExitCode;
+
+use clap::Parser;
+use procbook::commands::{self, Cli};
+use procbook::{demos, engine, term};
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    // Rust's `if __name__ == "__main__":`. A worker is this same binary, started again by
+    // the engine; the guard makes it serve tasks and stop here, before any of the app runs.
+    if let Some(code) = engine::guard(demos::TASKS) {
+        std::process::exit(code);
+    }
+    // ANCHOR_END: main
+    term::init_colour();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!(
+                "{}",
+                term::error(&commands::one_line(&e, "try: procbook --help"))
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    // Ctrl-C raises the engine's stop flag; whatever is running stops and reaps its children.
+    let _ = ctrlc::set_handler(engine::cancel::request);
+    let Some(command) = cli.command else {
+        let mut out = std::io::stdout();
+        let _ = commands::print_summary(&mut out);
+        return ExitCode::SUCCESS;
+    };
+    let mut out = std::io::stdout();
+    match commands::run(&command, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", term::error(&format!("{e:#}")));
+            if e.downcast_ref::<engine::Error>() == Some(&engine::Error::Interrupted) {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
 }

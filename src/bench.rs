@@ -1,0 +1,265 @@
+//! `procbook bench`: what threads, processes and pools cost here, measured side by side with
+//! Python's `multiprocessing` in the same run. Every figure is a median over repeats.
+
+use std::hint::black_box;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::commands::BenchArgs;
+use crate::demos::Out;
+use crate::demos::tasks::NOOP;
+use crate::engine::{Pool, Process};
+use crate::term;
+
+/// Python's side of the comparison, run with `python3`.
+const PYTHON_BENCH: &str = include_str!("bench/multiprocessing_bench.py");
+
+/// Repeats for the one-off costs (spawns); the pool figures use half as many.
+const REPEATS: usize = 21;
+/// Items mapped for the per-task figure at chunksize 1 (ten times as many at the default).
+const ITEMS: usize = 2000;
+/// Workers in the pools measured: the machine's cores, at most 4, so both sides match.
+fn bench_workers() -> usize {
+    crate::engine::pool::default_workers().min(4)
+}
+
+/// The figures `--json` prints, in microseconds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub cores: usize,
+    pub workers: usize,
+    pub repeats: usize,
+    pub thread_spawn_us: f64,
+    pub raw_spawn_us: f64,
+    pub process_spawn_us: f64,
+    pub pool_start_us: f64,
+    pub task_chunk1_us: f64,
+    pub task_default_us: f64,
+    pub python: Option<PythonReport>,
+}
+
+/// Python's figures, measured in the same run.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PythonReport {
+    pub version: String,
+    /// The start method Python's pool used (its platform default).
+    pub start_method: String,
+    /// `Process.start()` + `join()` per start method; `null` where the platform has none.
+    pub process_spawn_us: std::collections::BTreeMap<String, Option<f64>>,
+    pub pool_start_us: f64,
+    pub task_chunk1_us: f64,
+    pub task_default_us: f64,
+}
+
+pub fn run(args: &BenchArgs, out: Out) -> Result<()> {
+    if !args.json {
+        writeln!(
+            out,
+            "Measuring (median of {REPEATS} runs each; {} workers per pool)...",
+            bench_workers()
+        )?;
+    }
+    let report = measure(!args.no_python)?;
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        print_table(&report, out)?;
+    }
+    Ok(())
+}
+
+/// Take every measurement, Rust then Python, in this one run.
+pub fn measure(with_python: bool) -> Result<Report> {
+    let workers = bench_workers();
+    let thread_spawn_us = median_us(REPEATS, || {
+        std::thread::spawn(|| black_box(1)).join().ok();
+        Ok(())
+    })?;
+    let raw_spawn_us = median_us(REPEATS, || {
+        Command::new("/bin/true")
+            .status()
+            .context("running /bin/true")?;
+        Ok(())
+    })?;
+    let process_spawn_us = median_us(REPEATS, || {
+        Process::new(&NOOP, 0).start()?.join()?;
+        Ok(())
+    })?;
+    let pool_start_us = median_us(REPEATS / 2, || {
+        let pool = Pool::new(workers)?;
+        pool.map(&NOOP, 0..workers as u64)?;
+        pool.shutdown();
+        Ok(())
+    })?;
+    let pool = Pool::new(workers)?;
+    pool.map(&NOOP, 0..ITEMS as u64)?; // warm up
+    let task_chunk1_us = median_us(REPEATS / 2, || {
+        pool.map_chunked(&NOOP, 0..ITEMS as u64, 1)?;
+        Ok(())
+    })? / ITEMS as f64;
+    let task_default_us = median_us(REPEATS / 2, || {
+        pool.map(&NOOP, 0..(10 * ITEMS) as u64)?;
+        Ok(())
+    })? / (10 * ITEMS) as f64;
+    drop(pool);
+    let python = if with_python {
+        python_figures(workers)?
+    } else {
+        None
+    };
+    Ok(Report {
+        cores: crate::engine::pool::default_workers(),
+        workers,
+        repeats: REPEATS,
+        thread_spawn_us,
+        raw_spawn_us,
+        process_spawn_us,
+        pool_start_us,
+        task_chunk1_us,
+        task_default_us,
+        python,
+    })
+}
+
+/// Run the Python side; `None` when there is no `python3`.
+fn python_figures(workers: usize) -> Result<Option<PythonReport>> {
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_BENCH)
+        .args([REPEATS.to_string(), ITEMS.to_string(), workers.to_string()])
+        .stdin(Stdio::null())
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).context("running python3 for the comparison"),
+    };
+    anyhow::ensure!(
+        output.status.success(),
+        "python3's benchmark failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+    );
+    let report = serde_json::from_slice(&output.stdout).context("reading python3's figures")?;
+    Ok(Some(report))
+}
+
+fn median_us(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats.max(1) {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// Microseconds, in the unit that reads best.
+pub fn human(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else if us >= 10.0 {
+        format!("{us:.0} µs")
+    } else {
+        format!("{us:.2} µs")
+    }
+}
+
+fn print_table(r: &Report, out: Out) -> Result<()> {
+    let py = r.python.as_ref();
+    let py_method = py.map_or(String::new(), |p| {
+        format!("Python {} ({})", p.version, p.start_method)
+    });
+    writeln!(
+        out,
+        "{}",
+        term::heading(&format!(
+            "{:<40} {:>12}   {:<28}",
+            format!("on {} cores", r.cores),
+            "procbook",
+            py_method
+        ))
+    )?;
+    let row = |out: Out, what: &str, ours: f64, theirs: Option<f64>| -> Result<()> {
+        let (theirs, ratio) = match theirs {
+            Some(t) => (human(t), format!("Python/procbook = {:.1}x", t / ours)),
+            None => (String::new(), String::new()),
+        };
+        writeln!(out, "{what:<40} {:>12}   {theirs:<12} {ratio}", human(ours))?;
+        Ok(())
+    };
+    row(out, "thread spawn + join", r.thread_spawn_us, None)?;
+    row(
+        out,
+        "raw spawn + wait of /bin/true (floor)",
+        r.raw_spawn_us,
+        None,
+    )?;
+    row(
+        out,
+        "Process start + join",
+        r.process_spawn_us,
+        py.and_then(|p| p.process_spawn_us.get(&p.start_method).copied().flatten()),
+    )?;
+    if let Some(p) = py {
+        for (method, us) in &p.process_spawn_us {
+            if let Some(us) = us {
+                writeln!(
+                    out,
+                    "{:<40} {:>12}   {:<12}",
+                    format!("  Python Process, {method}"),
+                    "",
+                    human(*us)
+                )?;
+            }
+        }
+    }
+    row(
+        out,
+        &format!("Pool({}) start + shutdown", r.workers),
+        r.pool_start_us,
+        py.map(|p| p.pool_start_us),
+    )?;
+    row(
+        out,
+        "map overhead per task, chunksize 1",
+        r.task_chunk1_us,
+        py.map(|p| p.task_chunk1_us),
+    )?;
+    row(
+        out,
+        "map overhead per task, default chunksize",
+        r.task_default_us,
+        py.map(|p| p.task_default_us),
+    )?;
+    if py.is_none() {
+        writeln!(
+            out,
+            "{}",
+            term::notice("no python3 on the PATH (or --no-python): Python's column is left out")
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        term::notice(&format!(
+            "Process start is {:.2}x the raw spawn floor; a thread is {:.0}x cheaper than a process.",
+            r.process_spawn_us / r.raw_spawn_us,
+            r.process_spawn_us / r.thread_spawn_us
+        ))
+    )?;
+    writeln!(
+        out,
+        "{}",
+        term::notice(
+            "Medians on a shared machine: compare ratios within one run, not times across runs."
+        )
+    )?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The command table: every command procbook understands, with its help and options. The CLI
+//! parses it, the REPL parses each line with it, and help and completion are read from it.
+
+use anyhow::Result;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::demos::{self, DemoArgs, Out};
+
+/// What `procbook --help` says first.
+const ABOUT: &str = "An interactive workbook that teaches multiprocessing by running it: \
+real processes, their PIDs and worker names, next to the lesson that explains them.";
+
+#[derive(Parser, Debug)]
+#[command(name = "procbook", version, about = ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands shared by the CLI (`procbook demo pool`) and the REPL (`demo pool`).
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run a demo: real processes, with their PIDs and worker names
+    Demo(DemoArgs),
+    /// Show lesson N: the chapter's text with the live output of its demos
+    Lesson {
+        /// The lesson number (see `lessons`)
+        #[arg(value_name = "N")]
+        n: u32,
+    },
+    /// List the lessons
+    Lessons,
+    /// Build the book as HTML (and open it, or serve it on 127.0.0.1)
+    Book(BookArgs),
+    /// Measure what processes cost, side by side with Python's multiprocessing
+    Bench(BenchArgs),
+    /// Grade your exercises (all, or exercise N) and show your progress
+    Check {
+        /// Grade only this exercise
+        #[arg(value_name = "N")]
+        n: Option<u32>,
+    },
+    /// Show the hint for exercise N
+    Hint {
+        #[arg(value_name = "N")]
+        n: u32,
+    },
+    /// Re-grade whenever you save an exercise file (Ctrl-C to stop)
+    Watch,
+    /// This machine's cores and memory, and the process tree of procbook
+    Sys,
+}
+
+/// Options of `book`.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct BookArgs {
+    /// Where to write the HTML (default: book/build in the workspace)
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<std::path::PathBuf>,
+    /// Open the built book in your browser
+    #[arg(long)]
+    pub open: bool,
+    /// Serve the built book on http://127.0.0.1 (Ctrl-C to stop)
+    #[arg(long)]
+    pub serve: bool,
+    #[command(subcommand)]
+    pub action: Option<BookAction>,
+}
+
+/// What `book` does besides building.
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum BookAction {
+    /// Act as mdBook's preprocessor (book/book.toml calls this; not for people)
+    #[command(hide = true)]
+    Preprocess {
+        /// What mdBook passes, such as `supports html`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Options of `bench`.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the Python comparison even when python3 is on the PATH
+    #[arg(long)]
+    pub no_python: bool,
+}
+
+/// Run one command, writing what it shows to `out`.
+pub fn run(command: &Command, out: Out) -> Result<()> {
+    match command {
+        Command::Demo(args) => demos::run(args, out),
+        Command::Bench(args) => crate::bench::run(args, out),
+        other => anyhow::bail!("`{}` is not built yet", name(other)),
+    }
+}
+
+/// A command's name as typed.
+pub fn name(command: &Command) -> &'static str {
+    match command {
+        Command::Demo(_) => "demo",
+        Command::Lesson { .. } => "lesson",
+        Command::Lessons => "lessons",
+        Command::Book(_) => "book",
+        Command::Bench(_) => "bench",
+        Command::Check { .. } => "check",
+        Command::Hint { .. } => "hint",
+        Command::Watch => "watch",
+        Command::Sys => "sys",
+    }
+}
+
+/// The clap description of every command, for help and completion.
+pub fn table() -> clap::Command {
+    Cli::command()
+}
+
+/// A clap parse error as one line a learner can act on: the complaint, clap's tip if it has
+/// one, and where to look next.
+pub fn one_line(err: &clap::Error, help_hint: &str) -> String {
+    let text = err.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("could not read that command")
+        .trim_start_matches("error: ")
+        .to_string();
+    let tip = lines.find_map(|l| l.strip_prefix("tip: "));
+    match tip {
+        Some(tip) => format!("{first}; {tip} ({help_hint})"),
+        None => format!("{first} ({help_hint})"),
+    }
+}
+
+/// The summary lines of every command, for the REPL's welcome and `procbook` before the REPL.
+pub fn summary() -> Vec<(String, String)> {
+    table()
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| {
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            (c.get_name().to_string(), about)
+        })
+        .collect()
+}
+
+/// The list of commands, as `procbook` prints it.
+pub fn print_summary(out: Out) -> Result<()> {
+    writeln!(out, "{ABOUT}\n")?;
+    writeln!(out, "Commands:")?;
+    for (name, about) in summary() {
+        writeln!(out, "  {name:<9} {about}")?;
+    }
+    writeln!(out, "\nStart with: procbook demo process")?;
+    Ok(())
+}

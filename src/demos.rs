@@ -1,0 +1,178 @@
+//! The demos: one file each, and one table that drives the CLI, the REPL, help and completion.
+
+pub mod four;
+pub mod pool;
+pub mod process;
+pub mod tasks;
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+
+use crate::engine::{Event, Stream};
+use crate::term;
+
+pub use tasks::TASKS;
+
+/// Where a demo writes: the terminal, or a buffer when a lesson or the book captures it.
+pub type Out<'a> = &'a mut (dyn Write + Send);
+
+/// The options a demo may take (each demo says which it accepts).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct DemoArgs {
+    /// The demo to run (leave out to list them)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// How many worker processes
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=crate::engine::MAX_WORKERS as u64))]
+    pub workers: Option<u64>,
+    /// How many items each worker takes at a time
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub chunksize: Option<u64>,
+}
+
+/// One demo: its name, what it shows, the lesson it belongs to, the options it takes.
+pub struct Demo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub lesson: u32,
+    /// Long option names this demo accepts, such as `--workers`.
+    pub options: &'static [&'static str],
+    pub run: fn(&DemoArgs, Out) -> Result<()>,
+}
+
+/// Every demo, in lesson order.
+pub static DEMOS: &[Demo] = &[
+    Demo {
+        name: "process",
+        summary: "start one child process; it greets you with its own PID",
+        lesson: 4,
+        options: &[],
+        run: process::run,
+    },
+    Demo {
+        name: "pool",
+        summary: "a pool maps square over 1..=9; see which worker did each chunk",
+        lesson: 6,
+        options: &["--workers", "--chunksize"],
+        run: pool::run,
+    },
+    Demo {
+        name: "four",
+        summary: "four processes print four numbers, in an order nobody chose",
+        lesson: 7,
+        options: &[],
+        run: four::run,
+    },
+];
+
+/// Look a demo up by name.
+pub fn find(name: &str) -> Option<&'static Demo> {
+    DEMOS.iter().find(|d| d.name == name)
+}
+
+/// The demo name closest to a misspelt one, if any is close.
+pub fn closest(name: &str) -> Option<&'static str> {
+    DEMOS
+        .iter()
+        .map(|d| (strsim::jaro_winkler(name, d.name), d.name))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
+/// Check the name and options, then run the demo.
+pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
+    let Some(name) = args.name.as_deref() else {
+        return list(out);
+    };
+    let Some(demo) = find(name) else {
+        let names: Vec<&str> = DEMOS.iter().map(|d| d.name).collect();
+        match closest(name) {
+            Some(near) => bail!(
+                "unknown demo '{name}'; did you mean '{near}'? (demos: {})",
+                names.join(", ")
+            ),
+            None => bail!("unknown demo '{name}'; the demos are: {}", names.join(", ")),
+        }
+    };
+    let given = [
+        ("--workers", args.workers.is_some()),
+        ("--chunksize", args.chunksize.is_some()),
+    ];
+    for (option, present) in given {
+        if present && !demo.options.contains(&option) {
+            match demo.options {
+                [] => bail!(
+                    "demo {} takes no options; try: demo {}",
+                    demo.name,
+                    demo.name
+                ),
+                opts => bail!(
+                    "demo {} takes {} but not {option}",
+                    demo.name,
+                    opts.join(", ")
+                ),
+            }
+        }
+    }
+    (demo.run)(args, out)
+}
+
+/// The table of demos, for `demo` with no name.
+pub fn list(out: Out) -> Result<()> {
+    writeln!(out, "{}", term::heading("Demos (run one with: demo NAME)"))?;
+    for d in DEMOS {
+        let opts = if d.options.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", d.options.join("] ["))
+        };
+        writeln!(
+            out,
+            "  {:<14} {}{}  (lesson {})",
+            d.name, d.summary, opts, d.lesson
+        )?;
+    }
+    Ok(())
+}
+
+/// Print one engine event the way every demo shows it: tagged with the process's name and PID.
+pub fn show_event(out: Out, event: &Event) -> Result<()> {
+    match event {
+        Event::Started { name, pid } => writeln!(out, "{} started", term::tag(name, *pid))?,
+        Event::Output {
+            name,
+            pid,
+            stream: Stream::Stdout,
+            line,
+        } => writeln!(out, "{} {line}", term::tag(name, *pid))?,
+        Event::Output {
+            name,
+            pid,
+            stream: Stream::Stderr,
+            line,
+        } => writeln!(out, "{} stderr: {line}", term::tag(name, *pid))?,
+        Event::ChunkDone { name, pid, items } => writeln!(
+            out,
+            "{} finished items {}..{}",
+            term::tag(name, *pid),
+            items.start,
+            items.end
+        )?,
+        Event::Exited { name, pid, exit } => {
+            writeln!(out, "{} ended: {exit}", term::tag(name, *pid))?
+        }
+        Event::Replaced {
+            old,
+            old_pid,
+            name,
+            pid,
+        } => writeln!(
+            out,
+            "{} replaced {old} (pid {old_pid})",
+            term::tag(name, *pid)
+        )?,
+    }
+    Ok(())
+}

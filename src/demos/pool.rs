@@ -1,0 +1,73 @@
+//! Seed question 5: a pool of workers maps `square` over 1..=9, and shows who did what.
+
+use std::sync::mpsc;
+
+use anyhow::Result;
+
+use super::tasks::SQUARE;
+use super::{DemoArgs, Out, show_event};
+use crate::engine::pool::default_workers;
+use crate::engine::{Event, Pool, default_chunksize};
+use crate::term;
+
+pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
+    let workers = args.workers.map_or_else(default_workers, |n| n as usize);
+    let items: Vec<u64> = (1..=9).collect();
+    let chunksize = args
+        .chunksize
+        .map_or_else(|| default_chunksize(items.len(), workers), |k| k as usize);
+    let (tx, rx) = mpsc::channel();
+
+    // ANCHOR: demo
+    // Python: with Pool(processes=workers) as pool:
+    //             print(pool.map(square, range(1, 10), chunksize))
+    let pool = Pool::builder().workers(workers).events(&tx).start()?;
+    let squares: Vec<u64> = pool.map_chunked(&SQUARE, items.clone(), chunksize)?;
+    pool.shutdown(); // close() and join(): every worker exits and is reaped
+    // ANCHOR_END: demo
+
+    drop(tx);
+    let mut busy = std::collections::BTreeSet::new();
+    for event in rx {
+        if let Event::ChunkDone {
+            name,
+            pid,
+            items: range,
+        } = &event
+        {
+            busy.insert(name.clone());
+            let done: Vec<u64> = squares[range.clone()].to_vec();
+            let inputs: Vec<u64> = items[range.clone()].to_vec();
+            writeln!(
+                out,
+                "{} square{inputs:?} -> {done:?}",
+                term::tag(name, *pid)
+            )?;
+        } else {
+            show_event(out, &event)?;
+        }
+    }
+    writeln!(out, "{}", term::heading(&format!("{squares:?}")))?;
+    let how = match args.chunksize {
+        Some(_) => format!("chunksize {chunksize}, as you asked"),
+        None => format!(
+            "chunksize {chunksize}: Python's default, 9 items / (4 x {workers} workers), rounded up"
+        ),
+    };
+    writeln!(
+        out,
+        "{}",
+        term::notice(&format!(
+            "{workers} workers, {how}; {} of them did work this run.",
+            busy.len()
+        ))
+    )?;
+    writeln!(
+        out,
+        "{}",
+        term::notice(
+            "The chunks finished in whatever order; map() still returns them in input order."
+        )
+    )?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! Starting one worker: this same binary, re-executed, with the wire on fd 3 and its output piped.
+//!
+//! Like Python's spawn start method, a worker is a fresh program run from the start; the entry
+//! guard in `main` sees the environment set here and serves tasks instead of running the app.
+
+use std::io::{self, BufRead, BufReader, BufWriter, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::error::{Error, Result};
+use super::event::{Event, Stream};
+
+/// Set in a worker's environment: its role, `pool` or `process`.
+pub const ROLE_ENV: &str = "PROCBOOK_WORKER";
+/// Set in a worker's environment: its name, such as `SpawnPoolWorker-3`.
+pub const NAME_ENV: &str = "PROCBOOK_WORKER_NAME";
+/// The file descriptor a worker writes its replies to (stdout stays free for the task's prints).
+pub const WIRE_FD: i32 = 3;
+
+/// One counter for every child of this program, as Python's `_process_counter`: `Process-1`,
+/// then `SpawnPoolWorker-2`, and so on. That is why a notebook that made processes in earlier
+/// cells shows `ForkPoolWorker-7` for a new pool's first worker.
+static COUNTER: AtomicUsize = AtomicUsize::new(1);
+
+/// The next child's number.
+pub fn next_identity() -> usize {
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a worker is started as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serves chunks until told to exit or its stdin closes.
+    Pool,
+    /// Runs one task and exits with 0, or 1 if the task panicked.
+    Process,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Pool => "pool",
+            Role::Process => "process",
+        }
+    }
+}
+
+/// A started worker: the OS handle, the pipe to send it requests, the pipe its replies come on.
+pub struct Spawned {
+    pub child: Child,
+    pub pid: u32,
+    pub requests: BufWriter<ChildStdin>,
+    pub replies: io::PipeReader,
+    pub output: Drained,
+}
+
+/// Lets the caller wait until a child's output has all been read, so that a process's last
+/// line is reported before its exit, not after.
+#[derive(Default)]
+pub struct Drained(Vec<mpsc::Receiver<()>>);
+
+impl Drained {
+    /// Wait until every output stream hit end of file, or `limit` passed (a grandchild that
+    /// inherited the pipe could hold it open; the exit is reported all the same).
+    pub fn wait(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        for done in self.0.drain(..) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            // The reader thread holds the sender: `Disconnected` is its end.
+            let _ = done.recv_timeout(left);
+        }
+    }
+}
+
+/// The program workers run: the current executable unless told otherwise (tests point it at
+/// the built `procbook` binary, since a test harness has no entry guard).
+pub fn program(explicit: Option<&Path>) -> Result<PathBuf> {
+    match explicit {
+        Some(p) => Ok(p.to_path_buf()),
+        None => std::env::current_exe().map_err(|e| Error::Io {
+            what: "finding this program to re-run as a worker".into(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Start `program` as worker `name`. Its stdout and stderr lines go to `events` tagged with its
+/// name and PID; without `events` they go where this program's own output goes, as in Python.
+pub fn spawn(
+    program: &Path,
+    role: Role,
+    name: &str,
+    events: Option<&Sender<Event>>,
+) -> Result<Spawned> {
+    let fail = |e: io::Error| Error::Spawn {
+        name: name.to_string(),
+        reason: e.to_string(),
+    };
+    let (replies, reply_writer) = io::pipe().map_err(fail)?;
+    let wire = reply_writer.as_raw_fd();
+    let parent = std::process::id() as libc::pid_t;
+
+    let mut cmd = Command::new(program);
+    cmd.env(ROLE_ENV, role.as_str())
+        .env(NAME_ENV, name)
+        .stdin(Stdio::piped())
+        // Its own process group: the terminal's Ctrl-C reaches procbook only, which then stops
+        // and reaps its workers itself instead of racing them to die.
+        .process_group(0);
+    if events.is_some() {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, getppid).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(wire, WIRE_FD) < 0 || libc::fcntl(WIRE_FD, libc::F_SETFD, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // Die with the thread that started us, even if it never gets to reap us.
+            #[cfg(target_os = "linux")]
+            {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    return Err(io::Error::other("parent exited during spawn"));
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(fail)?;
+    drop(reply_writer); // the worker holds the only write end now, so its exit is our EOF
+    let pid = child.id();
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| fail(io::Error::other("no stdin pipe")))?;
+    let mut output = Drained::default();
+    if let Some(events) = events {
+        if let Some(out) = child.stdout.take() {
+            output.0.push(forward_lines(
+                out,
+                Stream::Stdout,
+                name,
+                pid,
+                events.clone(),
+            ));
+        }
+        if let Some(err) = child.stderr.take() {
+            output.0.push(forward_lines(
+                err,
+                Stream::Stderr,
+                name,
+                pid,
+                events.clone(),
+            ));
+        }
+    }
+    Ok(Spawned {
+        child,
+        pid,
+        requests: BufWriter::new(stdin),
+        replies,
+        output,
+    })
+}
+
+/// Read a child's stream line by line on a thread of its own (a full pipe would stall the
+/// child), turning each line into an [`Event::Output`]. Ends at the child's exit.
+fn forward_lines(
+    stream: impl Read + Send + 'static,
+    which: Stream,
+    name: &str,
+    pid: u32,
+    events: Sender<Event>,
+) -> mpsc::Receiver<()> {
+    let name = name.to_string();
+    let (done, drained) = mpsc::channel::<()>();
+    let _ = thread::Builder::new()
+        .name(format!("{name} output"))
+        .spawn(move || {
+            let _done = done;
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf).trim_end().to_string();
+                        let event = Event::Output {
+                            name: name.clone(),
+                            pid,
+                            stream: which,
+                            line,
+                        };
+                        if events.send(event).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    drained
+}

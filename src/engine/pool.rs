@@ -1,0 +1,771 @@
+//! `Pool`: a fixed team of worker processes fed chunks of work, as `multiprocessing.Pool`.
+//!
+//! A dispatcher thread owns the workers, as the handler threads inside Python's pool do: it
+//! hands each idle worker the next chunk, collects replies, notices a worker that died or ran
+//! past its timeout, and starts a replacement. Callers talk to it through channels, so `map`,
+//! `imap_unordered` and `apply_async` can all be in flight at once.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::cancel;
+use super::child::{self, Drained, Role, Spawned};
+use super::error::{Error, Result};
+use super::event::{Event, Exit};
+use super::process::OUTPUT_GRACE;
+use super::task::Task;
+use super::wire::{Reply, Request, read_frame, write_frame};
+
+/// The most workers procbook will start for one pool.
+pub const MAX_WORKERS: usize = 64;
+
+/// How often the dispatcher looks up to check for Ctrl-C and overdue tasks.
+const POLL: Duration = Duration::from_millis(50);
+
+// ANCHOR: chunksize
+/// Python's default chunksize for `Pool.map`: the items split into about four chunks per
+/// worker, rounded up (`chunksize, extra = divmod(len, 4 * workers); if extra: chunksize += 1`).
+pub fn default_chunksize(len: usize, workers: usize) -> usize {
+    let per_round = 4 * workers.max(1);
+    let (chunksize, extra) = (len / per_round, len % per_round);
+    if extra > 0 { chunksize + 1 } else { chunksize }
+}
+// ANCHOR_END: chunksize
+
+/// The worker count used when none is given: `os.process_cpu_count()` in Python.
+pub fn default_workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Check a worker count against what procbook allows.
+pub fn check_workers(n: usize) -> Result<usize> {
+    if (1..=MAX_WORKERS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::Workers {
+            asked: n,
+            max: MAX_WORKERS,
+        })
+    }
+}
+
+/// A pool not yet started.
+#[derive(Default)]
+pub struct PoolBuilder {
+    workers: Option<usize>,
+    events: Option<Sender<Event>>,
+    program: Option<PathBuf>,
+    task_timeout: Option<Duration>,
+}
+
+impl PoolBuilder {
+    /// `Pool(processes=n)`; the default is the number of CPUs this process may use.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Send worker lifecycle, chunk completions and worker output to `events`.
+    pub fn events(mut self, events: &Sender<Event>) -> Self {
+        self.events = Some(events.clone());
+        self
+    }
+
+    /// Run workers from this executable instead of the current one.
+    pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
+    /// Kill and replace a worker whose chunk runs longer than this.
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = Some(timeout);
+        self
+    }
+
+    /// Start the workers; returns once every one is running.
+    pub fn start(self) -> Result<Pool> {
+        let size = check_workers(self.workers.unwrap_or_else(default_workers))?;
+        let program = child::program(self.program.as_deref())?;
+        let (tx, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let mut dispatcher = Dispatcher {
+            program,
+            events: self.events,
+            to_self: tx.clone(),
+            workers: Vec::new(),
+            pending: VecDeque::new(),
+            next_chunk: 0,
+            closing: false,
+        };
+        let timeout = self.task_timeout;
+        // Workers are started by the dispatcher thread, which lives as long as the pool: on
+        // Linux a worker's parent-death signal fires when the thread that started it ends.
+        let handle = thread::Builder::new()
+            .name("pool dispatcher".into())
+            .spawn(move || {
+                let started = (0..size).try_for_each(|_| dispatcher.add_worker());
+                let ok = started.is_ok();
+                let _ = ready_tx.send(started);
+                if ok {
+                    dispatcher.run(&rx);
+                } else {
+                    dispatcher.stop_all(Error::Closed);
+                }
+            })
+            .map_err(|e| Error::Io {
+                what: "starting the pool's dispatcher thread".into(),
+                reason: e.to_string(),
+            })?;
+        let started = ready_rx.recv().unwrap_or(Err(Error::Closed));
+        let pool = Pool {
+            tx,
+            dispatcher: Some(handle),
+            size,
+            timeout,
+        };
+        started.map(|()| pool)
+    }
+}
+
+/// A running pool of worker processes. Dropping it terminates and reaps every worker, as
+/// leaving a `with Pool() as pool:` block does.
+pub struct Pool {
+    tx: Sender<Msg>,
+    dispatcher: Option<JoinHandle<()>>,
+    size: usize,
+    timeout: Option<Duration>,
+}
+
+impl Pool {
+    /// Configure a pool: `Pool::builder().workers(4).start()`.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// `Pool(n)` with defaults otherwise.
+    pub fn new(workers: usize) -> Result<Pool> {
+        Pool::builder().workers(workers).start()
+    }
+
+    /// How many workers the pool keeps running.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The workers running now, as (name, PID).
+    pub fn workers(&self) -> Result<Vec<(String, u32)>> {
+        let (tx, rx) = mpsc::channel();
+        self.send(Msg::Workers(tx))?;
+        rx.recv().map_err(|_| Error::Closed)
+    }
+
+    /// `pool.map(task, items)`: results in input order, Python's default chunksize; the first
+    /// failure fails the call, as the first exception does in Python.
+    pub fn map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>> {
+        self.map_each(task, items, None)?.into_iter().collect()
+    }
+
+    /// `pool.map(task, items, chunksize)`.
+    pub fn map_chunked<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Vec<R>> {
+        self.map_each(task, items, Some(chunksize))?
+            .into_iter()
+            .collect()
+    }
+
+    /// Like `map`, but one outcome per item: a task that panicked, or whose worker died, fails
+    /// alone and every other result is kept. The outer error is for the call as a whole
+    /// (Ctrl-C, a closed pool).
+    pub fn map_each<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<Result<R>>> {
+        let values = encode_all(task, items)?;
+        let len = values.len();
+        let chunksize = chunksize
+            .unwrap_or_else(|| default_chunksize(len, self.size))
+            .max(1);
+        let (tx, rx) = mpsc::channel();
+        let chunks = self.submit_chunks(task.name, values, chunksize, &tx)?;
+        let mut results: Vec<Option<Result<R>>> = (0..len).map(|_| None).collect();
+        for _ in 0..chunks {
+            let outcome = rx.recv().map_err(|_| Error::Closed)?;
+            for (i, result) in outcome.results.into_iter().enumerate() {
+                results[outcome.first + i] = Some(result.and_then(decode));
+            }
+        }
+        let results: Vec<Result<R>> = results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(Error::Closed)))
+            .collect();
+        if results.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
+            return Err(Error::Interrupted);
+        }
+        Ok(results)
+    }
+
+    /// `pool.imap_unordered(task, items, chunksize=1)`: results as workers finish them.
+    pub fn imap_unordered<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Unordered<R>> {
+        let values = encode_all(task, items)?;
+        let (tx, rx) = mpsc::channel();
+        let chunks = self.submit_chunks(task.name, values, chunksize.max(1), &tx)?;
+        Ok(Unordered {
+            rx,
+            chunks_left: chunks,
+            ready: VecDeque::new(),
+            _result: PhantomData,
+        })
+    }
+
+    /// `pool.apply_async(task, (arg,))`: run one task in the background.
+    pub fn apply_async<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        arg: A,
+    ) -> Result<AsyncResult<R>> {
+        self.apply_async_timeout(task, arg, self.timeout)
+    }
+
+    /// `apply_async` with its own time limit: past it, the worker is killed and replaced and
+    /// the result is [`Error::TimedOut`].
+    pub fn apply_async_timeout<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        arg: A,
+        timeout: Option<Duration>,
+    ) -> Result<AsyncResult<R>> {
+        let item = encode(task.name, arg)?;
+        let (tx, rx) = mpsc::channel();
+        self.send(Msg::Submit(Job {
+            task: task.name,
+            items: vec![item],
+            first: 0,
+            timeout,
+            reply: tx,
+        }))?;
+        Ok(AsyncResult {
+            rx,
+            _result: PhantomData,
+        })
+    }
+
+    /// `pool.close(); pool.join()`: let queued work finish, then let the workers exit and
+    /// reap them.
+    pub fn shutdown(mut self) {
+        let _ = self.tx.send(Msg::Close);
+        if let Some(handle) = self.dispatcher.take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// `pool.terminate()`: stop every worker now and reap them; queued work fails.
+    pub fn terminate(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.tx.send(Msg::Terminate);
+        if let Some(handle) = self.dispatcher.take() {
+            let _ = handle.join();
+        }
+    }
+
+    fn send(&self, msg: Msg) -> Result<()> {
+        self.tx.send(msg).map_err(|_| Error::Closed)
+    }
+
+    /// Split `values` into jobs of `chunksize` and queue them; returns how many.
+    fn submit_chunks(
+        &self,
+        task: &'static str,
+        values: Vec<Value>,
+        chunksize: usize,
+        reply: &Sender<Outcome>,
+    ) -> Result<usize> {
+        let mut chunks = 0;
+        let mut values = values.into_iter().peekable();
+        let mut first = 0;
+        while values.peek().is_some() {
+            let items: Vec<Value> = values.by_ref().take(chunksize).collect();
+            let len = items.len();
+            self.send(Msg::Submit(Job {
+                task,
+                items,
+                first,
+                timeout: self.timeout,
+                reply: reply.clone(),
+            }))?;
+            first += len;
+            chunks += 1;
+        }
+        Ok(chunks)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The handle `apply_async` returns.
+pub struct AsyncResult<R> {
+    rx: Receiver<Outcome>,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> AsyncResult<R> {
+    /// `result.get(timeout)`: wait for the value; [`Error::NotReady`] if the wait runs out (the
+    /// task goes on, as in Python).
+    pub fn get(&self, timeout: Option<Duration>) -> Result<R> {
+        let outcome = match timeout {
+            None => self.rx.recv().map_err(|_| Error::Closed)?,
+            Some(t) => self.rx.recv_timeout(t).map_err(|e| match e {
+                RecvTimeoutError::Timeout => Error::NotReady(t),
+                RecvTimeoutError::Disconnected => Error::Closed,
+            })?,
+        };
+        outcome
+            .results
+            .into_iter()
+            .next()
+            .unwrap_or(Err(Error::Closed))
+            .and_then(decode)
+    }
+}
+
+/// The iterator `imap_unordered` returns.
+pub struct Unordered<R> {
+    rx: Receiver<Outcome>,
+    chunks_left: usize,
+    ready: VecDeque<Result<Value>>,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> Iterator for Unordered<R> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        while self.ready.is_empty() && self.chunks_left > 0 {
+            self.chunks_left -= 1;
+            match self.rx.recv() {
+                Ok(outcome) => self.ready.extend(outcome.results),
+                Err(_) => {
+                    self.chunks_left = 0;
+                    return Some(Err(Error::Closed));
+                }
+            }
+        }
+        self.ready.pop_front().map(|r| r.and_then(decode))
+    }
+}
+
+fn encode<A: Serialize>(task: &str, arg: A) -> Result<Value> {
+    serde_json::to_value(arg).map_err(|e| Error::Io {
+        what: format!("encoding an argument for {task}"),
+        reason: e.to_string(),
+    })
+}
+
+fn encode_all<A: Serialize, R>(
+    task: &Task<A, R>,
+    items: impl IntoIterator<Item = A>,
+) -> Result<Vec<Value>> {
+    items.into_iter().map(|a| encode(task.name, a)).collect()
+}
+
+fn decode<R: DeserializeOwned>(value: Value) -> Result<R> {
+    serde_json::from_value(value).map_err(|e| Error::Decode {
+        worker: "a worker".into(),
+        reason: e.to_string(),
+    })
+}
+
+/// One chunk of work waiting for, or on, a worker.
+struct Job {
+    task: &'static str,
+    items: Vec<Value>,
+    /// Where the chunk starts in the caller's input.
+    first: usize,
+    timeout: Option<Duration>,
+    reply: Sender<Outcome>,
+}
+
+/// A chunk's results, one per item.
+struct Outcome {
+    first: usize,
+    results: Vec<Result<Value>>,
+}
+
+impl Job {
+    /// Answer for the whole chunk with one error per item.
+    fn fail(self, error: &Error) {
+        let results = self.items.iter().map(|_| Err(error.clone())).collect();
+        let _ = self.reply.send(Outcome {
+            first: self.first,
+            results,
+        });
+    }
+}
+
+/// What reaches the dispatcher: callers' requests and workers' replies, on one channel.
+enum Msg {
+    Submit(Job),
+    Reply { serial: usize, reply: Reply },
+    Garbled { serial: usize, reason: String },
+    Eof { serial: usize },
+    Workers(Sender<Vec<(String, u32)>>),
+    Close,
+    Terminate,
+}
+
+/// A worker as the dispatcher keeps it.
+struct Worker {
+    serial: usize,
+    name: String,
+    pid: u32,
+    child: Child,
+    requests: std::io::BufWriter<std::process::ChildStdin>,
+    output: Drained,
+    running: Option<Running>,
+    /// Why the dispatcher killed it, if it did: that, not "died", is what the task reports.
+    killed_for: Option<Error>,
+}
+
+struct Running {
+    chunk: u64,
+    job: Job,
+    deadline: Option<Instant>,
+}
+
+struct Dispatcher {
+    program: PathBuf,
+    events: Option<Sender<Event>>,
+    to_self: Sender<Msg>,
+    workers: Vec<Worker>,
+    pending: VecDeque<Job>,
+    next_chunk: u64,
+    closing: bool,
+}
+
+impl Dispatcher {
+    fn run(&mut self, rx: &Receiver<Msg>) {
+        loop {
+            if cancel::requested() {
+                return self.stop_all(Error::Interrupted);
+            }
+            self.assign();
+            if self.closing && self.pending.is_empty() && self.workers.iter().all(Worker::idle) {
+                return self.exit_all();
+            }
+            match rx.recv_timeout(self.next_wait()) {
+                Ok(Msg::Submit(job)) if self.closing => job.fail(&Error::Closed),
+                Ok(Msg::Submit(job)) => self.pending.push_back(job),
+                Ok(Msg::Reply { serial, reply }) => self.finish(serial, reply),
+                Ok(Msg::Garbled { serial, reason }) => {
+                    if let Some(w) = self.worker(serial) {
+                        let error = Error::Decode {
+                            worker: w.name.clone(),
+                            reason,
+                        };
+                        w.kill_for(error);
+                    }
+                }
+                Ok(Msg::Eof { serial }) => self.bury(serial),
+                Ok(Msg::Workers(tx)) => {
+                    let _ = tx.send(
+                        self.workers
+                            .iter()
+                            .map(|w| (w.name.clone(), w.pid))
+                            .collect(),
+                    );
+                }
+                Ok(Msg::Close) => self.closing = true,
+                Ok(Msg::Terminate) | Err(RecvTimeoutError::Disconnected) => {
+                    return self.stop_all(Error::Closed);
+                }
+                Err(RecvTimeoutError::Timeout) => self.kill_overdue(),
+            }
+        }
+    }
+
+    /// Start one worker and a thread that turns its replies into messages.
+    fn add_worker(&mut self) -> Result<()> {
+        let serial = child::next_identity();
+        let name = format!("SpawnPoolWorker-{serial}");
+        let Spawned {
+            child,
+            pid,
+            requests,
+            mut replies,
+            output,
+        } = child::spawn(&self.program, Role::Pool, &name, self.events.as_ref())?;
+        let to_self = self.to_self.clone();
+        let reader = thread::Builder::new()
+            .name(format!("{name} replies"))
+            .spawn(move || {
+                loop {
+                    let msg = match read_frame::<Reply>(&mut replies) {
+                        Ok(Some(reply)) => Msg::Reply { serial, reply },
+                        Ok(None) => break,
+                        Err(e) => Msg::Garbled {
+                            serial,
+                            reason: e.to_string(),
+                        },
+                    };
+                    let garbled = matches!(msg, Msg::Garbled { .. });
+                    if to_self.send(msg).is_err() || garbled {
+                        break;
+                    }
+                }
+                let _ = to_self.send(Msg::Eof { serial });
+            });
+        let mut worker = Worker {
+            serial,
+            name: name.clone(),
+            pid,
+            child,
+            requests,
+            output,
+            running: None,
+            killed_for: None,
+        };
+        if let Err(e) = reader {
+            worker.kill_and_reap();
+            return Err(Error::Spawn {
+                name,
+                reason: e.to_string(),
+            });
+        }
+        self.emit(Event::Started { name, pid });
+        self.workers.push(worker);
+        Ok(())
+    }
+
+    /// Give every idle worker the next pending chunk.
+    fn assign(&mut self) {
+        for i in 0..self.workers.len() {
+            if !self.workers[i].idle() {
+                continue;
+            }
+            let Some(job) = self.pending.pop_front() else {
+                return;
+            };
+            let chunk = self.next_chunk;
+            self.next_chunk += 1;
+            let worker = &mut self.workers[i];
+            let request = Request::Run {
+                chunk,
+                task: job.task.to_string(),
+                items: job.items.clone(),
+            };
+            // A failed write means the worker is dying; its EOF will fail the chunk.
+            let _ =
+                write_frame(&mut worker.requests, &request).and_then(|()| worker.requests.flush());
+            worker.running = Some(Running {
+                chunk,
+                deadline: job.timeout.map(|t| Instant::now() + t),
+                job,
+            });
+        }
+    }
+
+    /// A worker answered: pass the results on.
+    fn finish(&mut self, serial: usize, reply: Reply) {
+        let Reply::Done { chunk, results } = reply;
+        let Some(worker) = self.worker(serial) else {
+            return;
+        };
+        if worker.running.as_ref().map(|r| r.chunk) != Some(chunk) {
+            return;
+        }
+        let Some(Running { job, .. }) = worker.running.take() else {
+            return;
+        };
+        let (name, pid) = (worker.name.clone(), worker.pid);
+        let results: Vec<Result<Value>> = results
+            .into_iter()
+            .map(|r| {
+                r.map_err(|message| Error::Panicked {
+                    worker: name.clone(),
+                    pid,
+                    message,
+                })
+            })
+            .collect();
+        let items = job.first..job.first + results.len();
+        let _ = job.reply.send(Outcome {
+            first: job.first,
+            results,
+        });
+        self.emit(Event::ChunkDone { name, pid, items });
+    }
+
+    /// A worker's reply pipe ended: it is dead or dying. Reap it, fail its chunk, replace it.
+    fn bury(&mut self, serial: usize) {
+        let Some(index) = self.workers.iter().position(|w| w.serial == serial) else {
+            return;
+        };
+        let mut worker = self.workers.swap_remove(index);
+        let exit = worker.reap();
+        self.emit(Event::Exited {
+            name: worker.name.clone(),
+            pid: worker.pid,
+            exit,
+        });
+        if let Some(running) = worker.running.take() {
+            let error = worker.killed_for.take().unwrap_or(Error::WorkerDied {
+                worker: worker.name.clone(),
+                pid: worker.pid,
+                exit,
+            });
+            running.job.fail(&error);
+        }
+        if self.closing {
+            return;
+        }
+        match self.add_worker() {
+            Ok(()) => {
+                if let Some(new) = self.workers.last() {
+                    let event = Event::Replaced {
+                        old: worker.name,
+                        old_pid: worker.pid,
+                        name: new.name.clone(),
+                        pid: new.pid,
+                    };
+                    self.emit(event);
+                }
+            }
+            Err(e) if self.workers.is_empty() => {
+                // No worker left to run anything: fail what is queued rather than hang.
+                for job in self.pending.drain(..) {
+                    job.fail(&e);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn kill_overdue(&mut self) {
+        let now = Instant::now();
+        for w in &mut self.workers {
+            let overdue = w.running.as_ref().and_then(|r| {
+                let timeout = r.job.timeout?;
+                (r.deadline? <= now && w.killed_for.is_none()).then_some(timeout)
+            });
+            if let Some(after) = overdue {
+                let error = Error::TimedOut {
+                    worker: w.name.clone(),
+                    pid: w.pid,
+                    after,
+                };
+                w.kill_for(error);
+            }
+        }
+    }
+
+    /// How long to wait for the next message: until the nearest deadline, at most [`POLL`].
+    fn next_wait(&self) -> Duration {
+        let now = Instant::now();
+        self.workers
+            .iter()
+            .filter_map(|w| w.running.as_ref()?.deadline)
+            .map(|d| d.saturating_duration_since(now))
+            .fold(POLL, Duration::min)
+    }
+
+    /// Graceful end: every worker is idle; ask each to exit, then reap them all.
+    fn exit_all(&mut self) {
+        for w in &mut self.workers {
+            let _ = write_frame(&mut w.requests, &Request::Exit).and_then(|()| w.requests.flush());
+        }
+        for mut w in std::mem::take(&mut self.workers) {
+            let exit = w.reap();
+            self.emit(Event::Exited {
+                name: w.name.clone(),
+                pid: w.pid,
+                exit,
+            });
+        }
+    }
+
+    /// Abrupt end: kill and reap every worker, and fail all work with `error`.
+    fn stop_all(&mut self, error: Error) {
+        for mut w in std::mem::take(&mut self.workers) {
+            let exit = w.kill_and_reap();
+            if let Some(running) = w.running.take() {
+                running.job.fail(&error);
+            }
+            self.emit(Event::Exited {
+                name: w.name.clone(),
+                pid: w.pid,
+                exit,
+            });
+        }
+        for job in self.pending.drain(..) {
+            job.fail(&error);
+        }
+    }
+
+    fn worker(&mut self, serial: usize) -> Option<&mut Worker> {
+        self.workers.iter_mut().find(|w| w.serial == serial)
+    }
+
+    fn emit(&self, event: Event) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
+    }
+}
+
+impl Worker {
+    fn idle(&self) -> bool {
+        self.running.is_none()
+    }
+
+    /// Kill it for a reason its task will report; the reply thread's EOF does the rest.
+    fn kill_for(&mut self, reason: Error) {
+        self.killed_for = Some(reason);
+        let _ = self.child.kill();
+    }
+
+    fn kill_and_reap(&mut self) -> Exit {
+        let _ = self.child.kill();
+        self.reap()
+    }
+
+    fn reap(&mut self) -> Exit {
+        let exit = match self.child.wait() {
+            Ok(status) => Exit::from_status(status),
+            Err(_) => Exit::Code(-1),
+        };
+        self.output.wait(OUTPUT_GRACE);
+        exit
+    }
+}

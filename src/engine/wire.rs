@@ -1,0 +1,160 @@
+//! The wire between parent and worker: length-prefixed frames of JSON, buffered both ways.
+//!
+//! A frame is a 4-byte little-endian length, then that many bytes of JSON. A stream that ends
+//! between frames is a clean end; one that ends inside a frame, announces an absurd length or
+//! carries bytes that are not the expected message is an error, never a panic.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+/// The largest frame either side accepts; a longer announced length means a garbled stream.
+pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+
+/// Parent to worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Run `task` once per item, in order, and answer with one [`Reply::Done`].
+    Run {
+        chunk: u64,
+        task: String,
+        items: Vec<Value>,
+    },
+    /// Finish up and exit with status 0 (a pool's graceful close).
+    Exit,
+}
+
+/// Worker to parent.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// One result per item of the chunk: the task's return value, or its panic message.
+    Done {
+        chunk: u64,
+        results: Vec<Result<Value, String>>,
+    },
+}
+
+/// Why a frame could not be read.
+#[derive(Debug)]
+pub enum FrameError {
+    Io(io::Error),
+    /// The stream ended after `got` of the `want` bytes of a frame.
+    Truncated {
+        got: usize,
+        want: usize,
+    },
+    /// The length prefix announced more than [`MAX_FRAME`] bytes.
+    TooLong(usize),
+    /// The bytes were not a valid message.
+    Garbled(String),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Io(e) => write!(f, "pipe error: {e}"),
+            FrameError::Truncated { got, want } => {
+                write!(f, "truncated frame: got {got} of {want} bytes")
+            }
+            FrameError::TooLong(n) => {
+                write!(f, "frame length {n} exceeds the {MAX_FRAME}-byte limit")
+            }
+            FrameError::Garbled(e) => write!(f, "garbled frame: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// Write one frame. The caller flushes (a `BufWriter` turns many small writes into one syscall).
+pub fn write_frame<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let len = u32::try_from(body.len()).map_err(io::Error::other)?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(&body)
+}
+
+/// Read one frame: `Ok(None)` at a clean end of stream, an error for anything else short of a
+/// whole, valid message.
+pub fn read_frame<T: DeserializeOwned>(r: &mut impl Read) -> Result<Option<T>, FrameError> {
+    let mut len = [0u8; 4];
+    match read_full(r, &mut len)? {
+        0 => return Ok(None),
+        4 => {}
+        got => return Err(FrameError::Truncated { got, want: 4 }),
+    }
+    let want = u32::from_le_bytes(len) as usize;
+    if want > MAX_FRAME {
+        return Err(FrameError::TooLong(want));
+    }
+    let mut body = vec![0u8; want];
+    let got = read_full(r, &mut body)?;
+    if got < want {
+        return Err(FrameError::Truncated { got, want });
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| FrameError::Garbled(e.to_string()))
+}
+
+/// Fill `buf` as far as the stream allows; returns how many bytes were read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, FrameError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FrameError::Io(e)),
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_bytes(msg: &Request) -> Vec<u8> {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, msg).unwrap();
+        buf
+    }
+
+    #[test]
+    fn round_trip() {
+        let msg = Request::Run {
+            chunk: 7,
+            task: "square".into(),
+            items: vec![Value::from(3)],
+        };
+        let bytes = frame_bytes(&msg);
+        let back: Request = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert!(matches!(back, Request::Run { chunk: 7, .. }));
+        assert!(read_frame::<Request>(&mut &[][..]).unwrap().is_none());
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = frame_bytes(&Request::Exit);
+        for cut in 1..bytes.len() {
+            let err = read_frame::<Request>(&mut &bytes[..cut]).unwrap_err();
+            assert!(
+                matches!(err, FrameError::Truncated { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_and_absurd_lengths_are_errors() {
+        let mut junk = 5u32.to_le_bytes().to_vec();
+        junk.extend_from_slice(b"!!!!!");
+        let err = read_frame::<Request>(&mut &junk[..]).unwrap_err();
+        assert!(matches!(err, FrameError::Garbled(_)), "{err}");
+        let huge = u32::MAX.to_le_bytes();
+        let err = read_frame::<Request>(&mut &huge[..]).unwrap_err();
+        assert!(matches!(err, FrameError::TooLong(_)), "{err}");
+    }
+}
