@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod commands;
 pub mod demos;
+pub mod directive;
 pub mod engine;
 pub mod term;
