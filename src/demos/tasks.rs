@@ -71,11 +71,27 @@ pub fn garble(_: u64) -> u64 {
     0
 }
 
+/// Starts a pool, prints its workers' PIDs, then waits until killed: shows that workers do not
+/// outlive a parent that dies without cleaning up (they get its death signal, and EOF).
+pub fn hold_pool(workers: usize) {
+    let pool = match crate::engine::Pool::new(workers) {
+        Ok(pool) => pool,
+        Err(e) => return eprintln!("{e}"),
+    };
+    for (name, pid) in pool.workers().unwrap_or_default() {
+        println!("{name} {pid}");
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
 pub static NOOP: Task<u64, u64> = Task::new("noop", noop);
 pub static PANIC_ON: Task<u64, u64> = Task::new("panic_on", panic_on);
 pub static ABORT_ON: Task<u64, u64> = Task::new("abort_on", abort_on);
 pub static SLEEP_MS: Task<u64, u64> = Task::new("sleep_ms", sleep_ms);
 pub static GARBLE: Task<u64, u64> = Task::new("garble", garble);
+pub static HOLD_POOL: Task<usize, ()> = Task::new("hold_pool", hold_pool);
 
 /// The registry `main` hands to the entry guard: every task above, by name.
 pub static TASKS: &Registry = &[
@@ -87,4 +103,5 @@ pub static TASKS: &Registry = &[
     &ABORT_ON,
     &SLEEP_MS,
     &GARBLE,
+    &HOLD_POOL,
 ];
