@@ -44,6 +44,25 @@ fn all_pids(events: &mpsc::Receiver<Event>) -> Vec<u32> {
     pids.into_iter().collect()
 }
 
+/// Wait (bounded) for `n` workers to have been replaced, returning every event seen.
+fn await_replacements(events: &mpsc::Receiver<Event>, n: usize) -> Vec<Event> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|e| matches!(e, Event::Replaced { .. }))
+        .count()
+        < n
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(e) => seen.push(e),
+            Err(e) => panic!("only {} of {n} replacements came: {e}", seen.len()),
+        }
+    }
+    seen
+}
+
 fn number(name: &str) -> usize {
     name.rsplit('-').next().unwrap().parse().unwrap()
 }
@@ -206,7 +225,7 @@ fn an_aborted_worker_is_reported_and_replaced() {
         Err(Error::WorkerDied { exit, .. }) => assert_eq!(*exit, Exit::Signal(libc::SIGABRT)),
         other => panic!("expected a dead worker, got {other:?}"),
     }
-    let seen: Vec<Event> = events.try_iter().collect();
+    let seen = await_replacements(&events, 1);
     let replaced = seen.iter().find_map(|e| match e {
         Event::Replaced {
             old,
@@ -271,6 +290,7 @@ fn a_worker_killed_from_outside_fails_its_task_and_is_replaced() {
     assert_gone(&victims);
     drop(pool);
     assert_gone(&all_pids(&events));
+    assert_gone(&now);
 }
 
 #[test]
