@@ -1,4 +1,4 @@
-//! procbook's exercises: ten small tasks about processes, in the order of the book.
+//! procbook's exercises: twelve small tasks about processes, in the order of the book.
 //!
 //! Open the first file, read its task, replace the `todo!()` with your code, and run
 //! `cargo test -p exercises ex01` (or `procbook check 1`). Every exercise is graded by a test
@@ -10,13 +10,15 @@
 
 pub mod fork;
 
-pub mod ex01_memory;
-pub mod ex02_gil;
-pub mod ex03_start_process;
-pub mod ex04_exit_codes;
-pub mod ex05_pool_map;
-pub mod ex06_chunksize;
-pub mod ex07_four_numbers;
-pub mod ex08_framing;
-pub mod ex09_crash_isolation;
-pub mod ex10_choosing;
+pub mod ex01_cores;
+pub mod ex02_memory;
+pub mod ex03_gil;
+pub mod ex04_start_process;
+pub mod ex05_exit_codes;
+pub mod ex06_pool_map;
+pub mod ex07_chunksize;
+pub mod ex08_four_numbers;
+pub mod ex09_by_name;
+pub mod ex10_framing;
+pub mod ex11_crash_isolation;
+pub mod ex12_choosing;

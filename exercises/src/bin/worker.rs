@@ -6,7 +6,7 @@
 //! worker print N               print one line, "PID N": its own PID, then N
 //! worker square [--abort-on K] read numbers from stdin, one a line; answer each with its
 //!                              square on stdout, one a line; abort on reading K
-//! worker frames                read length-prefixed frames from stdin (a 4-byte big-endian
+//! worker frames                read length-prefixed frames from stdin (a 4-byte little-endian
 //!                              length, then that many bytes); answer each with a frame
 //!                              holding the same bytes reversed
 //! ```
@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 /// Where the graders ask workers to note what they did.
 const LOG_VAR: &str = "EXERCISES_WORKER_LOG";
-/// The largest frame `worker frames` accepts, the same limit as exercise 8's `MAX_FRAME`.
+/// The largest frame `worker frames` accepts, the same limit as exercise 10's `MAX_FRAME`.
 const MAX_FRAME: usize = 1 << 20;
 const USAGE: &str = "usage: worker exit CODE | abort | print N | square [--abort-on K] | frames";
 
@@ -110,7 +110,7 @@ fn frames() -> Result<ExitCode, String> {
                 ));
             }
         }
-        let len = u32::from_be_bytes(header) as usize;
+        let len = u32::from_le_bytes(header) as usize;
         if len > MAX_FRAME {
             return Err(format!(
                 "frame of {len} bytes is over the {MAX_FRAME}-byte limit"
@@ -126,7 +126,7 @@ fn frames() -> Result<ExitCode, String> {
         note(&format!("frame {len}"));
         payload.reverse();
         let reply_len = u32::try_from(payload.len()).map_err(|e| e.to_string())?;
-        out.write_all(&reply_len.to_be_bytes())
+        out.write_all(&reply_len.to_le_bytes())
             .and_then(|()| out.write_all(&payload))
             .and_then(|()| out.flush())
             .map_err(|e| format!("writing stdout: {e}"))?;

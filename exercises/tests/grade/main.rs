@@ -1,5 +1,5 @@
-//! The graders: one test per exercise, named after it, so `cargo test -p exercises ex05`
-//! grades exercise 5 alone.
+//! The graders: one test per exercise, named after it, so `cargo test -p exercises ex06`
+//! grades exercise 6 alone.
 //!
 //! Each grader runs in the sandbox (see `sandbox.rs` here): your code can neither hang the
 //! tests nor leave processes behind. A grader's failure message says what is still wrong.
@@ -28,14 +28,16 @@ macro_rules! graders {
 }
 
 graders! {
-    ex01_memory,
-    ex02_gil,
-    ex03_start_process,
-    ex04_exit_codes,
-    ex05_pool_map,
-    ex06_chunksize,
-    ex07_four_numbers,
-    ex08_framing,
-    ex09_crash_isolation,
-    ex10_choosing,
+    ex01_cores,
+    ex02_memory,
+    ex03_gil,
+    ex04_start_process,
+    ex05_exit_codes,
+    ex06_pool_map,
+    ex07_chunksize,
+    ex08_four_numbers,
+    ex09_by_name,
+    ex10_framing,
+    ex11_crash_isolation,
+    ex12_choosing,
 }

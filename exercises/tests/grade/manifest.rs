@@ -13,7 +13,7 @@ pub struct Entry {
     pub summary: String,
 }
 
-/// The entry for `name` (`ex05_pool_map`), if info.toml has one.
+/// The entry for `name` (`ex06_pool_map`), if info.toml has one.
 pub fn entry(name: &str) -> Option<Entry> {
     let mut current = None;
     let mut chapter = None;

@@ -33,8 +33,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_PROCESSES: usize = 32;
 /// How much longer than the deadline the sandbox may take to clean up and report.
 const SANDBOX_GRACE: Duration = Duration::from_secs(15);
-/// How many of the last lines your code wrote to stderr a crash message shows.
-const TAIL_LINES: usize = 12;
+/// How many of the lines your code wrote to stderr a crash message shows.
+const HEAD_LINES: usize = 8;
 
 const TIMED_OUT: &str =
     "timed out: your code was still running after {} s, so the grader stopped it.
@@ -52,7 +52,8 @@ const EXITED: &str = "your code ended the grader's process with exit status {} b
 could finish: an exercise must return, not call std::process::exit.";
 const CRASHED: &str = "your code crashed the grader's process: it was killed by signal {} ({}).{}";
 const OUT_OF_MEMORY: &str = "\nIt ran out of memory: is something growing without end?";
-const OUTPUT_TAIL: &str = "\nThe last lines it wrote to stderr:\n{}";
+const OUTPUT: &str = "\nIt wrote to stderr:\n{}";
+const MORE_LINES: &str = "(and {} more lines)";
 const INTERRUPTED: &str = "interrupted: the grader was stopped before it finished.";
 const NOT_CLEAN: &str = "\n(The sandbox could not stop every process your code started.)";
 const BROKEN: &str =
@@ -126,9 +127,9 @@ fn outer(name: &str) -> Result<(), String> {
         .spawn()
         .map_err(|e| fill(BROKEN, &[&format!("starting {SANDBOX}: {e}")]))?;
     // Read both pipes at once, or a full one would stall the writer; stdout is only libtest's
-    // chatter, stderr is where a crash says why.
-    let _stdout = tail(sandbox.stdout.take(), 0);
-    let stderr = tail(sandbox.stderr.take(), TAIL_LINES);
+    // chatter and your code's printing, stderr is where a crash says why.
+    let _stdout = head(sandbox.stdout.take(), 0);
+    let stderr = head(sandbox.stderr.take(), HEAD_LINES);
     wait_or_stop(&mut sandbox, timeout + SANDBOX_GRACE)?;
     let stderr = stderr
         .recv_timeout(Duration::from_secs(2))
@@ -198,7 +199,7 @@ fn finished(
                     more.push_str(OUT_OF_MEMORY);
                 }
                 if !stderr.is_empty() {
-                    more.push_str(&fill(OUTPUT_TAIL, &[&stderr.join("\n")]));
+                    more.push_str(&fill(OUTPUT, &[&stderr.join("\n")]));
                 }
                 Err(fill(CRASHED, &[&number, &signal_name(number), &more]))
             }
@@ -236,24 +237,31 @@ fn wait_or_stop(sandbox: &mut Child, limit: Duration) -> Result<(), String> {
     ))
 }
 
-/// Reads `pipe` to its end on a thread of its own; sends back its last `keep` lines.
-fn tail(pipe: Option<impl Read + Send + 'static>, keep: usize) -> mpsc::Receiver<Vec<String>> {
+/// Reads `pipe` to its end on a thread of its own; sends back its first `keep` lines (a crash
+/// says why first; a backtrace may follow), and a last line saying how many more there were.
+fn head(pipe: Option<impl Read + Send + 'static>, keep: usize) -> mpsc::Receiver<Vec<String>> {
     let (send, receive) = mpsc::channel();
     if let Some(pipe) = pipe {
         thread::spawn(move || {
-            let mut last = VecDeque::new();
+            let mut first = Vec::new();
+            let mut more = 0;
+            let mut in_backtrace = false;
             for line in BufReader::new(pipe).split(b'\n') {
                 let Ok(line) = line else { break };
-                if keep == 0 {
-                    continue;
-                }
                 let line = String::from_utf8_lossy(&line);
-                last.push_back(line.chars().take(200).collect::<String>());
-                if last.len() > keep {
-                    last.pop_front();
+                if line.starts_with("stack backtrace:") {
+                    in_backtrace = true;
+                }
+                if first.len() < keep && !in_backtrace {
+                    first.push(line.chars().take(200).collect::<String>());
+                } else {
+                    more += 1;
                 }
             }
-            let _ = send.send(last.into());
+            if more > 0 && keep > 0 {
+                first.push(fill(MORE_LINES, &[&more]));
+            }
+            let _ = send.send(first);
         });
     }
     receive
