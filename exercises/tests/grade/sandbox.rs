@@ -11,7 +11,7 @@
 use crate::evidence::LOG_VAR;
 use crate::learner;
 use crate::message::fill;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
