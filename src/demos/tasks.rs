@@ -61,10 +61,9 @@ pub fn sleep_ms(ms: u64) -> u64 {
 
 /// Writes bytes that are not a frame onto the reply pipe, to prove the parent survives them.
 pub fn garble(_: u64) -> u64 {
-    if let Ok(mut wire) = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/proc/self/fd/3")
-    {
+    let fd = std::env::var(crate::engine::child::WIRE_ENV).unwrap_or_default();
+    let path = format!("/proc/self/fd/{fd}");
+    if let Ok(mut wire) = std::fs::OpenOptions::new().write(true).open(path) {
         let _ = wire.write_all(&[7, 0, 0, 0, b'g', b'a', b'r', b'b', b'a', b'g', b'e']);
         let _ = wire.flush();
     }
@@ -104,4 +103,10 @@ pub static TASKS: &Registry = &[
     &SLEEP_MS,
     &GARBLE,
     &HOLD_POOL,
+    &COUNT_PRIMES,
 ];
+
+// The tasks of the gil, memory, start-methods, crash and ipc demos; their functions live with
+// their demos.
+pub static COUNT_PRIMES: Task<std::ops::Range<u64>, u64> =
+    Task::new("count_primes", super::gil::count_primes_task);

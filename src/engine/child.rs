@@ -4,10 +4,11 @@
 //! guard in `main` sees the environment set here and serves tasks instead of running the app.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread;
@@ -20,8 +21,14 @@ use super::event::{Event, Stream};
 pub const ROLE_ENV: &str = "PROCBOOK_WORKER";
 /// Set in a worker's environment: its name, such as `SpawnPoolWorker-3`.
 pub const NAME_ENV: &str = "PROCBOOK_WORKER_NAME";
-/// The file descriptor a worker writes its replies to (stdout stays free for the task's prints).
-pub const WIRE_FD: i32 = 3;
+/// Set in a worker's environment: the file descriptor it writes replies to (stdout stays free
+/// for the task's own prints).
+pub const WIRE_ENV: &str = "PROCBOOK_WIRE_FD";
+/// Set in a worker's environment: the PID of the process that started it.
+pub const PARENT_ENV: &str = "PROCBOOK_PARENT_PID";
+
+/// Held while a worker is being spawned: see [`spawn`].
+static SPAWNING: Mutex<()> = Mutex::new(());
 
 /// One counter for every child of this program, as Python's `_process_counter`: `Process-1`,
 /// then `SpawnPoolWorker-2`, and so on. That is why a notebook that made processes in earlier
@@ -103,12 +110,11 @@ pub fn spawn(
         reason: e.to_string(),
     };
     let (replies, reply_writer) = io::pipe().map_err(fail)?;
-    let wire = reply_writer.as_raw_fd();
-    let parent = std::process::id() as libc::pid_t;
-
     let mut cmd = Command::new(program);
     cmd.env(ROLE_ENV, role.as_str())
         .env(NAME_ENV, name)
+        .env(WIRE_ENV, reply_writer.as_raw_fd().to_string())
+        .env(PARENT_ENV, std::process::id().to_string())
         .stdin(Stdio::piped())
         // Its own process group: the terminal's Ctrl-C reaches procbook only, which then stops
         // and reaps its workers itself instead of racing them to die.
@@ -116,25 +122,19 @@ pub fn spawn(
     if events.is_some() {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
-    // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, getppid).
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(wire, WIRE_FD) < 0 || libc::fcntl(WIRE_FD, libc::F_SETFD, 0) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // Die with the thread that started us, even if it never gets to reap us.
-            #[cfg(target_os = "linux")]
-            {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if libc::getppid() != parent {
-                    return Err(io::Error::other("parent exited during spawn"));
-                }
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(fail)?;
-    drop(reply_writer); // the worker holds the only write end now, so its exit is our EOF
+    let mut child = {
+        // The reply pipe is opened close-on-exec; it is made inheritable only for the instant
+        // of this one spawn, under a lock, so no other worker inherits it (a worker holding
+        // another's pipe would hide that one's death). Without a `pre_exec` hook, std can use
+        // posix_spawn, which does not copy this process's memory map the way fork does.
+        let _only_us = SPAWNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        set_inheritable(&reply_writer, true).map_err(fail)?;
+        let spawned = cmd.spawn();
+        drop(reply_writer); // the worker holds the only write end now, so its exit is our EOF
+        spawned.map_err(fail)?
+    };
     let pid = child.id();
     let stdin = child
         .stdin
@@ -168,6 +168,18 @@ pub fn spawn(
         replies,
         output,
     })
+}
+
+/// Clear or set close-on-exec on a descriptor.
+fn set_inheritable(fd: &impl AsFd, inheritable: bool) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let flags = if inheritable {
+        FdFlag::empty()
+    } else {
+        FdFlag::FD_CLOEXEC
+    };
+    fcntl(fd.as_fd(), FcntlArg::F_SETFD(flags))?;
+    Ok(())
 }
 
 /// Read a child's stream line by line on a thread of its own (a full pipe would stall the

@@ -2,13 +2,13 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{FromRawFd, RawFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::child::{NAME_ENV, ROLE_ENV, Role, WIRE_FD};
+use super::child::{NAME_ENV, PARENT_ENV, ROLE_ENV, Role, WIRE_ENV};
 use super::task::{self, Registry};
 use super::wire::{Reply, Request, read_frame, write_frame};
 
@@ -51,15 +51,14 @@ pub fn current_process() -> ProcessInfo {
 fn serve(role: Role, registry: &Registry) -> i32 {
     let name = std::env::var(NAME_ENV).unwrap_or_else(|_| "worker".into());
     let _ = WORKER_NAME.set(name.clone());
-    // SAFETY: fcntl only queries the descriptor; we take fd 3 only if the engine opened it.
-    if unsafe { libc::fcntl(WIRE_FD, libc::F_GETFD) } < 0 {
-        eprintln!("{name}: started without the engine's reply pipe (fd {WIRE_FD}); exiting");
+    if let Err(why) = die_with_parent() {
+        eprintln!("{name}: {why}; exiting");
         return 2;
     }
-    // SAFETY: fd 3 is open (checked above) and nothing else in this process owns it.
-    let wire = unsafe { File::from_raw_fd(WIRE_FD) };
-    // Keep the reply pipe out of any program a task starts, or our exit would not be EOF.
-    unsafe { libc::fcntl(WIRE_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
+    let Some(wire) = reply_pipe() else {
+        eprintln!("{name}: started without the engine's reply pipe; exiting");
+        return 2;
+    };
     if role == Role::Pool {
         // A pool task's panic travels back to the parent as its error, as a Python exception
         // does; a lone Process prints it to stderr, as Python prints a traceback.
@@ -93,6 +92,37 @@ fn serve(role: Role, registry: &Registry) -> i32 {
             return i32::from(failed);
         }
     }
+}
+
+/// Ask the OS to kill this worker when the thread that started it ends, so a parent killed
+/// outright (no chance to clean up) takes its workers with it; then check it has not already
+/// happened. Elsewhere than Linux, the parent's death shows as the end of stdin instead.
+fn die_with_parent() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and nothing else.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+        let expected: Option<u32> = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse().ok());
+        if expected.is_some_and(|p| p != std::os::unix::process::parent_id()) {
+            return Err("the parent exited while this worker was starting".into());
+        }
+    }
+    Ok(())
+}
+
+/// The write end of the reply pipe the engine handed down, made close-on-exec again so that a
+/// program a task starts does not inherit it (or our exit would not be the parent's EOF).
+fn reply_pipe() -> Option<File> {
+    let fd: RawFd = std::env::var(WIRE_ENV).ok()?.parse().ok()?;
+    // SAFETY: F_GETFD only asks whether the descriptor is open.
+    if fd <= 2 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: the descriptor is open and was inherited for this purpose; nothing else owns it.
+    let wire = unsafe { File::from_raw_fd(fd) };
+    // SAFETY: setting a descriptor flag on an fd we own.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Some(wire)
 }
 
 /// Run one item, turning a panic into its message.

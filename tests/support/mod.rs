@@ -18,7 +18,11 @@ pub const TAG_ENV: &str = "PROCBOOK_TEST_TAG";
 /// A tag no other test uses.
 pub fn tag(name: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// `procbook ARGS` with the tag set, no colour, and a private history file.
@@ -73,7 +77,10 @@ pub fn run(mut cmd: Command, input: &str, limit: Duration) -> Run {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("procbook {:?} ran past {limit:?}", cmd.get_args().collect::<Vec<_>>());
+            panic!(
+                "procbook {:?} ran past {limit:?}",
+                cmd.get_args().collect::<Vec<_>>()
+            );
         }
         thread::sleep(Duration::from_millis(10));
     };
@@ -93,7 +100,11 @@ pub fn tagged(tag: &str) -> Vec<(u32, String)> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
@@ -101,7 +112,10 @@ pub fn tagged(tag: &str) -> Vec<(u32, String)> {
         };
         let mut environ = environ;
         environ.push(0);
-        if environ.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+        if environ
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+        {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
         }
