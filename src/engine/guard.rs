@@ -82,7 +82,7 @@ fn serve(role: Role, registry: &Registry) -> i32 {
             .collect();
         let failed = results.iter().any(Result::is_err);
         let _ = io::stdout().flush();
-        if write_frame(&mut replies, &Reply::Done { chunk, results })
+        if write_frame(&mut replies, &Reply::done(chunk, results))
             .and_then(|()| replies.flush())
             .is_err()
         {

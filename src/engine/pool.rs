@@ -24,13 +24,17 @@ use super::error::{Error, Result};
 use super::event::{Event, Exit};
 use super::process::OUTPUT_GRACE;
 use super::task::Task;
-use super::wire::{Reply, Request, read_frame, write_frame};
+use super::wire::{Reply, Request, RequestRef, read_frame, write_frame};
 
 /// The most workers procbook will start for one pool.
 pub const MAX_WORKERS: usize = 64;
 
 /// How often the dispatcher looks up to check for Ctrl-C and overdue tasks.
 const POLL: Duration = Duration::from_millis(50);
+
+/// Chunks a worker may have queued at once: the one it runs and the next, so it never waits
+/// a round trip for work (Python's workers likewise pull from a queue that is kept full).
+const IN_FLIGHT: usize = 2;
 
 // ANCHOR: chunksize
 /// Python's default chunksize for `Pool.map`: the items split into about four chunks per
@@ -453,7 +457,8 @@ struct Worker {
     child: Child,
     requests: std::io::BufWriter<std::process::ChildStdin>,
     output: Drained,
-    running: Option<Running>,
+    /// Chunks sent and not yet answered, oldest (the one running) first.
+    running: VecDeque<Running>,
     /// Why the dispatcher killed it, if it did: that, not "died", is what the task reports.
     killed_for: Option<Error>,
 }
@@ -461,7 +466,16 @@ struct Worker {
 struct Running {
     chunk: u64,
     job: Job,
+    /// Set once the chunk is the one the worker is running.
     deadline: Option<Instant>,
+}
+
+impl Running {
+    fn start_clock(&mut self) {
+        if self.deadline.is_none() {
+            self.deadline = self.job.timeout.map(|t| Instant::now() + t);
+        }
+    }
 }
 
 struct Dispatcher {
@@ -553,7 +567,7 @@ impl Dispatcher {
             child,
             requests,
             output,
-            running: None,
+            running: VecDeque::new(),
             killed_for: None,
         };
         if let Err(e) = reader {
@@ -568,57 +582,69 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Give every idle worker the next pending chunk.
+    /// Top every worker up to [`IN_FLIGHT`] chunks, a round at a time so work spreads out.
     fn assign(&mut self) {
-        for i in 0..self.workers.len() {
-            if !self.workers[i].idle() {
-                continue;
+        for depth in 0..IN_FLIGHT {
+            for worker in &mut self.workers {
+                if worker.running.len() > depth || worker.killed_for.is_some() {
+                    continue;
+                }
+                let Some(job) = self.pending.pop_front() else {
+                    return;
+                };
+                let chunk = self.next_chunk;
+                self.next_chunk += 1;
+                let request = RequestRef::Run {
+                    chunk,
+                    task: job.task,
+                    items: &job.items,
+                };
+                // A failed write means the worker is dying; its EOF will settle the chunk.
+                let _ = write_frame(&mut worker.requests, &request)
+                    .and_then(|()| worker.requests.flush());
+                let mut running = Running {
+                    chunk,
+                    job,
+                    deadline: None,
+                };
+                if worker.running.is_empty() {
+                    running.start_clock();
+                }
+                worker.running.push_back(running);
             }
-            let Some(job) = self.pending.pop_front() else {
-                return;
-            };
-            let chunk = self.next_chunk;
-            self.next_chunk += 1;
-            let worker = &mut self.workers[i];
-            let request = Request::Run {
-                chunk,
-                task: job.task.to_string(),
-                items: job.items.clone(),
-            };
-            // A failed write means the worker is dying; its EOF will fail the chunk.
-            let _ =
-                write_frame(&mut worker.requests, &request).and_then(|()| worker.requests.flush());
-            worker.running = Some(Running {
-                chunk,
-                deadline: job.timeout.map(|t| Instant::now() + t),
-                job,
-            });
         }
     }
 
-    /// A worker answered: pass the results on.
+    /// A worker answered: pass the results on, and start the clock on its next chunk.
     fn finish(&mut self, serial: usize, reply: Reply) {
-        let Reply::Done { chunk, results } = reply;
+        let Reply::Done {
+            chunk,
+            values,
+            failed,
+        } = reply;
         let Some(worker) = self.worker(serial) else {
             return;
         };
-        if worker.running.as_ref().map(|r| r.chunk) != Some(chunk) {
+        if worker.running.front().map(|r| r.chunk) != Some(chunk) {
             return;
         }
-        let Some(Running { job, .. }) = worker.running.take() else {
+        let Some(Running { job, .. }) = worker.running.pop_front() else {
             return;
         };
+        if let Some(next) = worker.running.front_mut() {
+            next.start_clock();
+        }
         let (name, pid) = (worker.name.clone(), worker.pid);
-        let results: Vec<Result<Value>> = results
-            .into_iter()
-            .map(|r| {
-                r.map_err(|message| Error::Panicked {
+        let mut results: Vec<Result<Value>> = values.into_iter().map(Ok).collect();
+        for (i, message) in failed {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Err(Error::Panicked {
                     worker: name.clone(),
                     pid,
                     message,
-                })
-            })
-            .collect();
+                });
+            }
+        }
         let items = job.first..job.first + results.len();
         let _ = job.reply.send(Outcome {
             first: job.first,
@@ -639,7 +665,10 @@ impl Dispatcher {
             pid: worker.pid,
             exit,
         });
-        if let Some(running) = worker.running.take() {
+        // The oldest chunk was running and fails; the ones queued behind it never started,
+        // so they go back to the front of the queue for another worker.
+        let mut queued = std::mem::take(&mut worker.running);
+        if let Some(running) = queued.pop_front() {
             let error = worker.killed_for.take().unwrap_or(Error::WorkerDied {
                 worker: worker.name.clone(),
                 pid: worker.pid,
@@ -647,8 +676,11 @@ impl Dispatcher {
             });
             running.job.fail(&error);
         }
-        if self.closing {
-            return;
+        for running in queued.into_iter().rev() {
+            self.pending.push_front(running.job);
+        }
+        if self.closing && self.pending.is_empty() {
+            return; // a closing pool with nothing left to do needs no replacement
         }
         match self.add_worker() {
             Ok(()) => {
@@ -675,7 +707,7 @@ impl Dispatcher {
     fn kill_overdue(&mut self) {
         let now = Instant::now();
         for w in &mut self.workers {
-            let overdue = w.running.as_ref().and_then(|r| {
+            let overdue = w.running.front().and_then(|r| {
                 let timeout = r.job.timeout?;
                 (r.deadline? <= now && w.killed_for.is_none()).then_some(timeout)
             });
@@ -695,7 +727,7 @@ impl Dispatcher {
         let now = Instant::now();
         self.workers
             .iter()
-            .filter_map(|w| w.running.as_ref()?.deadline)
+            .filter_map(|w| w.running.front()?.deadline)
             .map(|d| d.saturating_duration_since(now))
             .fold(POLL, Duration::min)
     }
@@ -719,7 +751,7 @@ impl Dispatcher {
     fn stop_all(&mut self, error: Error) {
         for mut w in std::mem::take(&mut self.workers) {
             let exit = w.kill_and_reap();
-            if let Some(running) = w.running.take() {
+            for running in w.running.drain(..) {
                 running.job.fail(&error);
             }
             self.emit(Event::Exited {
@@ -746,7 +778,7 @@ impl Dispatcher {
 
 impl Worker {
     fn idle(&self) -> bool {
-        self.running.is_none()
+        self.running.is_empty()
     }
 
     /// Kill it for a reason its task will report; the reply thread's EOF does the rest.

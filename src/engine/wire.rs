@@ -25,14 +25,49 @@ pub enum Request {
     Exit,
 }
 
+/// [`Request::Run`] as the parent sends it: the same bytes on the wire, but borrowing the
+/// items, so a chunk is not copied to be sent.
+#[derive(Serialize)]
+pub enum RequestRef<'a> {
+    Run {
+        chunk: u64,
+        task: &'a str,
+        items: &'a [Value],
+    },
+}
+
 /// Worker to parent.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Reply {
-    /// One result per item of the chunk: the task's return value, or its panic message.
+    /// One value per item of the chunk (`null` where the task failed), and the failures by
+    /// position with their panic messages: compact for the common case where nothing failed.
     Done {
         chunk: u64,
-        results: Vec<Result<Value, String>>,
+        values: Vec<Value>,
+        failed: Vec<(usize, String)>,
     },
+}
+
+impl Reply {
+    /// Gather per-item outcomes into a reply.
+    pub fn done(chunk: u64, results: Vec<Result<Value, String>>) -> Reply {
+        let mut failed = Vec::new();
+        let values = results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.unwrap_or_else(|message| {
+                    failed.push((i, message));
+                    Value::Null
+                })
+            })
+            .collect();
+        Reply::Done {
+            chunk,
+            values,
+            failed,
+        }
+    }
 }
 
 /// Why a frame could not be read.
@@ -120,6 +155,24 @@ mod tests {
         let mut buf = Vec::new();
         write_frame(&mut buf, msg).unwrap();
         buf
+    }
+
+    #[test]
+    fn a_borrowed_request_is_the_same_frame() {
+        let items = vec![Value::from(1), Value::from(2)];
+        let owned = frame_bytes(&Request::Run {
+            chunk: 3,
+            task: "square".into(),
+            items: items.clone(),
+        });
+        let mut borrowed = Vec::new();
+        let run = RequestRef::Run {
+            chunk: 3,
+            task: "square",
+            items: &items,
+        };
+        write_frame(&mut borrowed, &run).unwrap();
+        assert_eq!(owned, borrowed);
     }
 
     #[test]
