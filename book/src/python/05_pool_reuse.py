@@ -1,6 +1,6 @@
 """Why a pool: start a few processes once, then reuse them for many tasks.
 
-The same twenty small tasks run twice: once with a new process per task,
+The same sixteen small tasks run twice: once with a new process per task,
 once on a pool of two worker processes.
 """
 
@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import time
 
-TASKS = 20
+TASKS = 16
 
 
 def square(x):
