@@ -94,6 +94,9 @@ pub struct BenchArgs {
 pub fn run(command: &Command, out: Out) -> Result<()> {
     match command {
         Command::Demo(args) => demos::run(args, out),
+        Command::Lesson { n } => crate::lessons::show(*n, out),
+        Command::Lessons => crate::lessons::list(out),
+        Command::Sys => crate::sys::run(out),
         Command::Bench(args) => crate::bench::run(args, out),
         other => anyhow::bail!("`{}` is not built yet", name(other)),
     }
@@ -123,13 +126,29 @@ pub fn table() -> clap::Command {
 /// one, and where to look next.
 pub fn one_line(err: &clap::Error, help_hint: &str) -> String {
     let text = err.render().to_string();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .peekable();
+    let mut first = lines
         .next()
         .unwrap_or("could not read that command")
         .trim_start_matches("error: ")
         .to_string();
-    let tip = lines.find_map(|l| l.strip_prefix("tip: "));
+    // "…were not provided:" is followed by the list of what is missing.
+    if first.ends_with(':') {
+        let mut missing = Vec::new();
+        while let Some(item) = lines.next_if(|l| !l.starts_with("Usage:") && !l.starts_with("tip:"))
+        {
+            missing.push(item);
+        }
+        first = format!("{first} {}", missing.join(", "));
+    }
+    // clap's "to pass '--x' as a value, use '-- --x'" misleads more than it helps here.
+    let tip = lines
+        .filter_map(|l| l.strip_prefix("tip: "))
+        .find(|tip| !tip.starts_with("to pass"));
     match tip {
         Some(tip) => format!("{first}; {tip} ({help_hint})"),
         None => format!("{first} ({help_hint})"),

@@ -64,6 +64,13 @@ pub static DEMOS: &[Demo] = &[
         options: &[],
         run: four::run,
     },
+    Demo {
+        name: "sys",
+        summary: "start a pool and look at procbook's process tree, memory and per-core load",
+        lesson: 1,
+        options: &["--workers"],
+        run: crate::sys::demo,
+    },
 ];
 
 /// Look a demo up by name.

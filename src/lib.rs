@@ -5,4 +5,7 @@ pub mod commands;
 pub mod demos;
 pub mod directive;
 pub mod engine;
+pub mod lessons;
+pub mod repl;
+pub mod sys;
 pub mod term;

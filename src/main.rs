@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use procbook::commands::{self, Cli};
-use procbook::{demos, engine, term};
+use procbook::{demos, engine, repl, term};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -32,9 +32,8 @@ fn main() -> ExitCode {
     // Ctrl-C raises the engine's stop flag; whatever is running stops and reaps its children.
     let _ = ctrlc::set_handler(engine::cancel::request);
     let Some(command) = cli.command else {
-        let mut out = std::io::stdout();
-        let _ = commands::print_summary(&mut out);
-        return ExitCode::SUCCESS;
+        // No command: the REPL (or, with stdin piped, a script of commands).
+        return repl::run();
     };
     let mut out = std::io::stdout();
     match commands::run(&command, &mut out) {
