@@ -98,6 +98,7 @@ pub fn run(command: &Command, out: Out) -> Result<()> {
         Command::Lessons => crate::lessons::list(out),
         Command::Sys => crate::sys::run(out),
         Command::Bench(args) => crate::bench::run(args, out),
+        Command::Book(args) => crate::book::run(args, out),
         other => anyhow::bail!("`{}` is not built yet", name(other)),
     }
 }

@@ -1,6 +1,7 @@
 //! procbook: an interactive workbook that teaches multiprocessing by running it.
 
 pub mod bench;
+pub mod book;
 pub mod commands;
 pub mod demos;
 pub mod directive;

@@ -1,0 +1,305 @@
+//! Running what the book shows, like a notebook's cells: each distinct demo and Python snippet
+//! once, each in a fresh process, with its real output and when and where it was captured.
+//!
+//! A fresh process per capture matters: worker names come from one counter per program
+//! (`SpawnPoolWorker-1`, `-2`, …), so a demo run inside the build would show the numbers a
+//! learner never sees. Captures that do not read the clock run side by side, as many as there
+//! are cores; those that time themselves run alone afterwards, so their timings are honest.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+
+use crate::engine::cancel;
+
+/// How long one capture may take before the build gives up on it.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Demos that measure time: they run alone, with no other capture competing for the cores.
+const TIMED_DEMOS: &[&str] = &["gil", "bench", "costs", "memory"];
+
+/// What a Python snippet that measures time calls (sleeping is not measuring).
+const CLOCKS: &[&str] = &[
+    "perf_counter",
+    "monotonic",
+    "process_time",
+    "timeit",
+    "time.time(",
+    "time_ns",
+];
+
+/// One thing to run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Job {
+    /// `procbook demo WORDS…`
+    Demo(Vec<String>),
+    /// `python3 FILE`, run in `dir` (the chapter's folder), with `file` as the chapter wrote it.
+    Python { dir: PathBuf, file: String },
+}
+
+impl Job {
+    /// The command as a learner would type it.
+    pub fn command(&self) -> String {
+        match self {
+            Job::Demo(words) => format!("procbook demo {}", words.join(" ")),
+            Job::Python { file, .. } => format!("python3 {file}"),
+        }
+    }
+
+    /// Does this capture read the clock, so that sharing the cores would change what it shows?
+    fn timed(&self) -> bool {
+        match self {
+            Job::Demo(words) => words
+                .first()
+                .is_some_and(|name| TIMED_DEMOS.contains(&name.as_str())),
+            Job::Python { dir, file } => std::fs::read_to_string(dir.join(file))
+                .map(|source| CLOCKS.iter().any(|clock| source.contains(clock)))
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// What one run showed.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// Everything it printed, stdout and stderr in the order they were written (Python), or
+    /// the demo's own output.
+    pub output: String,
+    /// When it started.
+    pub at: SystemTime,
+    /// The cores it could use.
+    pub cores: usize,
+    /// The interpreter, for Python: `Python 3.14.0`.
+    pub runtime: Option<String>,
+}
+
+/// A capture's result: its output, or why there is none to show.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Ran(Captured),
+    /// There is no `python3` on this machine.
+    NoPython,
+}
+
+/// Run every job, side by side where that cannot change the output; each result is keyed by
+/// its job. `procbook` is the binary that runs demos (this one, when it is procbook).
+pub fn run_all(jobs: &[Job], procbook: &Path) -> BTreeMap<Job, (Duration, Result<Outcome>)> {
+    let python = python_version();
+    let cores = cores();
+    let (timed, free): (Vec<&Job>, Vec<&Job>) = jobs.iter().partition(|j| j.timed());
+    let results = Mutex::new(BTreeMap::new());
+    let queue = Mutex::new(free.into_iter());
+    let run_one = |job: &Job| {
+        let started = Instant::now();
+        let outcome = if cancel::requested() {
+            Err(anyhow::anyhow!("stopped (Ctrl-C)"))
+        } else {
+            run(job, procbook, python.as_deref(), cores)
+        };
+        lock(&results).insert(job.clone(), (started.elapsed(), outcome));
+    };
+    thread::scope(|s| {
+        for _ in 0..cores.min(jobs.len()).max(1) {
+            s.spawn(|| {
+                while let Some(job) = lock(&queue).next() {
+                    run_one(job);
+                }
+            });
+        }
+    });
+    for job in timed {
+        run_one(job);
+    }
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The cores this process may use, as the captions report them.
+pub fn cores() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `Python 3.14.0`, or `None` when there is no `python3` to run.
+pub fn python_version() -> Option<String> {
+    let out = Command::new("python3")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+fn run(job: &Job, procbook: &Path, python: Option<&str>, cores: usize) -> Result<Outcome> {
+    let at = SystemTime::now();
+    let (output, runtime) = match job {
+        Job::Demo(words) => {
+            let mut cmd = Command::new(procbook);
+            cmd.arg("demo").args(words).env("NO_COLOR", "1");
+            (run_child(cmd, false, &job.command())?, None)
+        }
+        Job::Python { dir, file } => {
+            let Some(version) = python else {
+                return Ok(Outcome::NoPython);
+            };
+            let mut cmd = Command::new("python3");
+            cmd.arg(file)
+                .current_dir(dir)
+                .env("PYTHONUNBUFFERED", "1")
+                .env("PYTHONDONTWRITEBYTECODE", "1");
+            (
+                run_child(cmd, true, &job.command())?,
+                Some(version.to_string()),
+            )
+        }
+    };
+    Ok(Outcome::Ran(Captured {
+        output,
+        at,
+        cores,
+        runtime,
+    }))
+}
+
+/// Run `cmd` in its own process group to the end and return what it printed: stdout and
+/// stderr together in the order written when `merge`, else stdout alone (stderr becomes the
+/// error message if it fails). The whole group is killed if it runs past [`LIMIT`] or the
+/// learner presses Ctrl-C.
+fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
+    cmd.stdin(Stdio::null()).process_group(0);
+    let (out_reader, err_reader) = if merge {
+        let (reader, writer) = std::io::pipe().context("making a pipe")?;
+        cmd.stdout(writer.try_clone()?).stderr(writer);
+        (reader, None)
+    } else {
+        let (out, out_w) = std::io::pipe().context("making a pipe")?;
+        let (err, err_w) = std::io::pipe().context("making a pipe")?;
+        cmd.stdout(out_w).stderr(err_w);
+        (out, Some(err))
+    };
+    let child = cmd.spawn().with_context(|| format!("starting `{what}`"));
+    // The command holds the pipes' write ends; drop them so the readers see the end.
+    drop(cmd);
+    let mut child = child?;
+    let out = read_all(out_reader);
+    let err = err_reader.map(read_all);
+    let deadline = Instant::now() + LIMIT;
+    let mut status = None;
+    loop {
+        if status.is_none() {
+            status = child.try_wait().context("waiting for a capture")?;
+        }
+        let readers_done = out.is_finished() && err.as_ref().is_none_or(|e| e.is_finished());
+        if status.is_some() && readers_done {
+            break;
+        }
+        let stop = if cancel::requested() {
+            Some("stopped (Ctrl-C)".to_string())
+        } else if Instant::now() > deadline {
+            Some(format!("ran past {}s", LIMIT.as_secs()))
+        } else {
+            None
+        };
+        if let Some(why) = stop {
+            kill_group(&mut child, status.is_some());
+            bail!("`{what}` {why}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let status = status.expect("the loop ends only once the child has exited");
+    let out = out.join().unwrap_or_default();
+    let err = err
+        .map(|e| e.join().unwrap_or_default())
+        .unwrap_or_default();
+    if !status.success() {
+        let said = if merge { &out } else { &err };
+        bail!("`{what}` failed ({status}):\n{}", said.trim_end());
+    }
+    if !err.trim().is_empty() {
+        // A demo that succeeded but complained: show it, the learner would see it too.
+        return Ok(format!("{out}{err}"));
+    }
+    Ok(out)
+}
+
+fn read_all(mut pipe: std::io::PipeReader) -> JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Kill the child's process group. Once the child has been reaped its PID is free, but the
+/// group lives on (and keeps its number) while anything in it still holds the pipe.
+fn kill_group(child: &mut Child, reaped: bool) {
+    let pgid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) with a negative PID signals that process group; no memory is touched.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    if !reaped {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// `2026-11-22 at 02:41 UTC`, computed from the Unix clock (days to a civil date as in
+/// Howard Hinnant's `civil_from_days`).
+pub fn utc_minute(at: SystemTime) -> String {
+    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} at {:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_are_civil_dates() {
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(utc_minute(at(0)), "1970-01-01 at 00:00 UTC");
+        // 2000-02-29 23:59:59, a leap day in a century leap year.
+        assert_eq!(utc_minute(at(951_868_799)), "2000-02-29 at 23:59 UTC");
+        // 2026-11-22 02:41:30
+        assert_eq!(utc_minute(at(1_795_315_290)), "2026-11-22 at 02:41 UTC");
+    }
+
+    #[test]
+    fn python_output_keeps_stdout_and_stderr_in_order() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo one; echo two >&2; echo three"]);
+        assert_eq!(run_child(cmd, true, "sh").unwrap(), "one\ntwo\nthree\n");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo said; echo broke >&2; exit 3"]);
+        let err = run_child(cmd, false, "sh").unwrap_err().to_string();
+        assert!(
+            err.contains("broke") && err.contains("exit status: 3"),
+            "{err}"
+        );
+    }
+}

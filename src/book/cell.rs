@@ -1,0 +1,198 @@
+//! What the preprocessor writes into a chapter in place of a directive: the output cell under
+//! a code block, the "Try it" line, and the list of a chapter's exercises. Markdown where
+//! mdBook should render it, HTML where the book's CSS needs a hook (book/theme/captured.css).
+
+use std::fmt::Write as _;
+
+use super::capture::{Captured, utc_minute};
+
+/// One exercise as the book lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exercise {
+    /// `ex03_start_process`
+    pub name: String,
+    /// `exercises/src/ex03_start_process.rs`
+    pub file: String,
+    /// One line on what it asks.
+    pub summary: String,
+}
+
+impl Exercise {
+    /// The number in its name: 3 for `ex03_start_process`.
+    pub fn number(&self) -> Option<u32> {
+        let digits: String = self
+            .name
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+
+    /// The filter `cargo test -p exercises` takes for this exercise: `ex03`.
+    pub fn test_filter(&self) -> String {
+        self.name
+            .split('_')
+            .next()
+            .unwrap_or(&self.name)
+            .to_string()
+    }
+}
+
+/// Shown in place of the exercise list when the exercises cannot be listed.
+pub const NO_EXERCISES_YET: &str = "The exercises for this chapter are not listed yet: this \
+book was built before procbook's grader could list them. Run `procbook check` to see them all.";
+
+/// The output of a run, like a notebook cell's, with where and when it was captured.
+pub fn output(command: &str, captured: &Captured) -> String {
+    let cores = match captured.cores {
+        1 => "1 core".to_string(),
+        n => format!("{n} cores"),
+    };
+    let runtime = captured
+        .runtime
+        .as_deref()
+        .map(|r| format!(" ({})", escape(r)))
+        .unwrap_or_default();
+    let caption = format!(
+        "Captured by <code>{}</code>{runtime} on {}, on {cores}.",
+        escape(command),
+        utc_minute(captured.at)
+    );
+    let output = captured.output.trim_end_matches('\n');
+    let fence = fence_for(output);
+    // mdBook's own `{{#include}}` runs after this and must not act on a run's output.
+    let output = output.replace("{{#", "\\{{#");
+    format!(
+        "<div class=\"procbook-output\">\n\n{fence}text\n{output}\n{fence}\n\n\
+         <p class=\"procbook-caption\">{caption}</p>\n\n</div>\n"
+    )
+}
+
+/// In place of a Python cell's output when the book was built without `python3`.
+pub fn no_python(command: &str) -> String {
+    format!(
+        "<div class=\"procbook-output procbook-missing\">\n\n<p class=\"procbook-caption\">\
+         No output here: <code>python3</code> was not installed when this book was built. \
+         Run <code>{}</code> from <code>book/src</code> to see it.</p>\n\n</div>\n",
+        escape(command)
+    )
+}
+
+/// The "Try it" line: the same command for the terminal and for the REPL.
+pub fn try_it(words: &[&str]) -> String {
+    let line = escape(&words.join(" "));
+    format!(
+        "<div class=\"procbook-try\"><span class=\"procbook-try-label\">Try it</span> \
+         in a terminal: <code>procbook {line}</code> \
+         <span class=\"procbook-try-or\">or in the REPL:</span> <code>{line}</code></div>\n"
+    )
+}
+
+/// The exercises that go with a chapter.
+pub fn exercises(list: &[Exercise]) -> String {
+    if list.is_empty() {
+        return "<div class=\"procbook-exercises\">\n\nThis chapter has no exercises of its \
+                own.\n\n</div>\n"
+            .to_string();
+    }
+    let mut md = String::from("<div class=\"procbook-exercises\">\n\n");
+    for ex in list {
+        let n = ex.number().map(|n| n.to_string()).unwrap_or_default();
+        let _ = write!(
+            md,
+            "- **Exercise {n}: `{}`**: {}\\\n  Edit `{}`, then run \
+             `cargo test -p exercises {}` (or `check {n}` in the REPL). Stuck? `hint {n}`.\n",
+            ex.name,
+            ex.summary,
+            ex.file,
+            ex.test_filter()
+        );
+    }
+    md.push_str("\n</div>\n");
+    md
+}
+
+/// A placeholder where the exercise list will be.
+pub fn exercises_missing(why: &str) -> String {
+    format!(
+        "<div class=\"procbook-exercises procbook-missing\">\n\n{NO_EXERCISES_YET}\n\
+         <!-- {} -->\n\n</div>\n",
+        why.replace("--", "- -")
+    )
+}
+
+/// A code fence longer than any run of backticks in `text`.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// Text made safe to put between HTML tags.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Indent every line but the first by `indent`, so a block lands inside the list item or
+/// quote its directive was written in.
+pub fn indent(block: &str, indent: &str) -> String {
+    if indent.is_empty() {
+        return block.to_string();
+    }
+    let mut out = String::new();
+    for (i, line) in block.split_inclusive('\n').enumerate() {
+        if i > 0 && line.trim() != "" {
+            out.push_str(indent);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn an_output_cell_says_what_ran_when_and_on_how_many_cores() {
+        let captured = Captured {
+            output: "[SpawnPoolWorker-1 pid 4711] squared 3\n```\n{{#include x}}\n".into(),
+            at: UNIX_EPOCH + Duration::from_secs(1_795_315_290),
+            cores: 2,
+            runtime: None,
+        };
+        let cell = output("procbook demo pool", &captured);
+        assert!(
+            cell.contains(
+                "\n````text\n[SpawnPoolWorker-1 pid 4711] squared 3\n```\n\\{{#include x}}\n````\n"
+            ),
+            "{cell}"
+        );
+        assert!(cell.contains("Captured by <code>procbook demo pool</code> on 2026-11-22 at 02:41 UTC, on 2 cores."), "{cell}");
+    }
+
+    #[test]
+    fn try_lines_and_exercises() {
+        let line = try_it(&["demo", "pool", "--workers", "3"]);
+        assert!(line.contains("<code>procbook demo pool --workers 3</code>"));
+        assert!(line.contains("or in the REPL:</span> <code>demo pool --workers 3</code>"));
+        let ex = Exercise {
+            name: "ex03_start_process".into(),
+            file: "exercises/src/ex03_start_process.rs".into(),
+            summary: "Start a child.".into(),
+        };
+        assert_eq!(ex.number(), Some(3));
+        let list = exercises(&[ex]);
+        assert!(list.contains("`cargo test -p exercises ex03`"), "{list}");
+        assert!(list.contains("`hint 3`"), "{list}");
+    }
+
+    #[test]
+    fn blocks_follow_their_directive_in() {
+        assert_eq!(indent("a\n\nb\n", "  "), "a\n\n  b\n");
+    }
+}
