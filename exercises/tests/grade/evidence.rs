@@ -72,3 +72,48 @@ pub fn unjoined(pids: &[u32]) -> Vec<u32> {
         })
         .collect()
 }
+
+/// A process below this one, as `/proc` shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Descendant {
+    pub pid: u32,
+    /// Ended, but not yet joined by its parent.
+    pub zombie: bool,
+}
+
+/// Every process below this one: children, their children, and so on.
+pub fn descendants() -> Vec<Descendant> {
+    let mut by_parent: Vec<(u32, Descendant)> = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let zombie = fields.next() == Some("Z");
+        if let Some(ppid) = fields.next().and_then(|s| s.parse().ok()) {
+            by_parent.push((ppid, Descendant { pid, zombie }));
+        }
+    }
+    let mut found = Vec::new();
+    let mut parents = vec![std::process::id()];
+    while let Some(parent) = parents.pop() {
+        for (_, child) in by_parent.iter().filter(|(ppid, _)| *ppid == parent) {
+            parents.push(child.pid);
+            found.push(*child);
+        }
+    }
+    found
+}

@@ -8,7 +8,7 @@
 //! The outer half turns that outcome, or the sandbox's report of why there is none, into the
 //! test's result.
 
-use crate::evidence::LOG_VAR;
+use crate::evidence::{self, LOG_VAR};
 use crate::learner;
 use crate::message::fill;
 use std::collections::HashMap;
@@ -48,6 +48,8 @@ their own (a fork bomb)?";
 const TOO_MANY_ZOMBIES: &str = ", {} of them ended but never joined";
 const LEFT_RUNNING: &str = "your code returned but left {} process(es) running (PID {}): \
 join (wait for) every process you start before you return.";
+const LEFT_UNJOINED: &str = "{} process(es) your code started (PID {}) ended but were never \
+joined: wait() for every process you start, which is how its exit status is collected.";
 const EXITED: &str = "your code ended the grader's process with exit status {} before the grader \
 could finish: an exercise must return, not call std::process::exit.";
 const CRASHED: &str = "your code crashed the grader's process: it was killed by signal {} ({}).{}";
@@ -92,12 +94,39 @@ fn inner(check: fn() -> Result<(), String>) {
             .unwrap_or_default();
         Err(fill(BROKEN, &[&format!("the grader panicked: {what}")]))
     });
-    let text = match outcome {
-        Ok(()) => "pass\n".to_string(),
-        Err(message) => format!("fail\n{message}"),
+    // Asked while this process still holds every pipe it opened, so that a child left waiting
+    // on one is still there to be seen.
+    let left = left_behind();
+    let text = match (outcome, left) {
+        (Ok(()), None) => "pass\n".to_string(),
+        (Ok(()), Some(left)) => format!("fail\n{left}"),
+        (Err(message), None) => format!("fail\n{message}"),
+        (Err(message), Some(left)) => format!("fail\n{message}\n{left}"),
     };
     let path = env::var_os(RESULT_VAR).expect("the outer half names a result file");
     fs::write(path, text).expect("writing the grader's result");
+}
+
+/// What the code under test left behind when it returned: children still running, or ended
+/// and never joined. Every process it starts, it must also join.
+fn left_behind() -> Option<String> {
+    let below = evidence::descendants();
+    let list = |zombie: bool| {
+        let pids: Vec<String> = below
+            .iter()
+            .filter(|p| p.zombie == zombie)
+            .map(|p| p.pid.to_string())
+            .collect();
+        (pids.len(), pids.join(", "))
+    };
+    let mut said = Vec::new();
+    if let (n @ 1.., pids) = list(false) {
+        said.push(fill(LEFT_RUNNING, &[&n, &pids]));
+    }
+    if let (n @ 1.., pids) = list(true) {
+        said.push(fill(LEFT_UNJOINED, &[&n, &pids]));
+    }
+    (!said.is_empty()).then(|| said.join("\n"))
 }
 
 /// The outer half: start the sandbox, wait for it, and read what happened.

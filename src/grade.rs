@@ -1,0 +1,423 @@
+//! Grading the exercises: runs their graders, reads what they said, and keeps progress.
+//!
+//! The exercises crate holds one grader per exercise: a test named after it
+//! (`ex06_pool_map`), which runs the learner's code in a sandbox and fails with a message that
+//! teaches. [`check`] runs the graders with `cargo test -p exercises` and prints a progress bar,
+//! the first unfinished exercise and what its grader said; [`hint`] prints an exercise's hint;
+//! [`watch`] grades again whenever an exercise file is saved. Which exercises exist, their
+//! chapters and hints come from the manifest, `exercises/info.toml`, embedded in the binary.
+//!
+//! Everything is written to the `out` the caller passes, never to stdout, in colour only when
+//! the caller has let `colored` use it.
+
+mod cargo;
+mod libtest;
+mod manifest;
+mod progress;
+mod watch;
+
+pub use libtest::{Outcome, parse_test_output};
+pub use manifest::{ExerciseInfo, exercises_for_chapter, manifest};
+pub use progress::Progress;
+
+use anyhow::{Result, bail};
+use colored::Colorize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The workspace procbook was built in, whose `exercises/` the learner works on. procbook is a
+/// workbook run from its own clone, so wherever the binary is started from, the exercises are
+/// where cargo compiled it.
+const WORKSPACE: &str = env!("CARGO_MANIFEST_DIR");
+/// How many characters wide the progress bar's inside is.
+const BAR_WIDTH: usize = 30;
+
+const GRADING_ALL: &str = "Grading all {total} exercises (cargo test -p exercises)...";
+const GRADING_ONE: &str = "Grading exercise {n}, {name} (cargo test -p exercises {name})...";
+const NO_BUILD: &str = "The exercises do not compile, so none could be graded. Fix this first:";
+const NO_GRADER: &str =
+    "no grader reported on this exercise: is its test in exercises/tests/grade/?";
+const ALL_DONE: &str = "All {total} exercises are done. The solutions in exercises/solutions/ \
+are one way to do each; compare them with yours.";
+const NOT_GRADED_YET: &str = "Not done when last graded; `procbook check {n}` grades it again.";
+const STUCK: &str = "Stuck? `procbook hint {n}` gives a hint; the task is at the top of the file.";
+
+/// What one `check` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// How many exercises are done: those graded now, and the others as last graded.
+    pub done: usize,
+    /// How many exercises there are.
+    pub total: usize,
+    /// The exercises graded this time, in book order, with what their graders said.
+    pub graded: Vec<Graded>,
+    /// The first exercise, in book order, that is not done; `None` when all are.
+    pub next: Option<u32>,
+    /// The compiler's first error, when the exercises do not compile (nothing was graded).
+    pub build_error: Option<String>,
+}
+
+/// One exercise's grade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graded {
+    pub number: u32,
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// Grades every exercise (`None`) or exercise `n` alone, and prints the progress bar, the
+/// first unfinished exercise and its grader's message.
+pub fn check(which: Option<u32>, out: &mut dyn Write) -> Result<Summary> {
+    Workbook::default().check(which, out)
+}
+
+/// Prints exercise `n`'s hint; an unknown `n` is a one-line error naming the valid range.
+pub fn hint(n: u32, out: &mut dyn Write) -> Result<()> {
+    let exercise = manifest::exercise(n)?;
+    writeln!(
+        out,
+        "{}",
+        format!(
+            "Hint for exercise {}, {} (chapter {}):",
+            exercise.number, exercise.name, exercise.chapter
+        )
+        .bold()
+    )?;
+    writeln!(out, "{}", exercise.hint)?;
+    Ok(())
+}
+
+/// Grades everything once, then again whenever an exercise file is saved, until `stop()` is
+/// true (it is asked at least every 200 ms, during grading too).
+pub fn watch(out: &mut dyn Write, stop: &dyn Fn() -> bool) -> Result<()> {
+    Workbook::default().watch(out, stop)
+}
+
+/// Which exercises are done, as last graded, without grading.
+pub fn progress() -> Progress {
+    Workbook::default().progress()
+}
+
+/// A clone of procbook whose exercises are graded: where it is, and where cargo builds.
+///
+/// The functions above use the clone procbook was built in; tests grade a copy elsewhere.
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    root: PathBuf,
+    target_dir: Option<PathBuf>,
+    env: Vec<(String, String)>,
+}
+
+impl Default for Workbook {
+    fn default() -> Self {
+        Workbook::at(WORKSPACE)
+    }
+}
+
+impl Workbook {
+    /// The workspace at `root`: a `Cargo.toml` whose members include `exercises`.
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Workbook {
+            root: root.into(),
+            target_dir: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Builds the graders in `dir` rather than cargo's default target directory.
+    pub fn with_target_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.target_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets `key` to `value` for cargo and the graders, such as `EXERCISES_TIMEOUT_MS`, the
+    /// deadline each grader gives the learner's code (10 s unless set).
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Which exercises are done, as last graded.
+    pub fn progress(&self) -> Progress {
+        Progress::load(&Progress::path(&self.root))
+    }
+
+    /// [`check`] for this workbook.
+    pub fn check(&self, which: Option<u32>, out: &mut dyn Write) -> Result<Summary> {
+        match self.check_until(which, out, &|| false)? {
+            Some(summary) => Ok(summary),
+            None => bail!("grading was stopped"),
+        }
+    }
+
+    /// [`watch`] for this workbook.
+    pub fn watch(&self, out: &mut dyn Write, stop: &dyn Fn() -> bool) -> Result<()> {
+        watch::watch(self, out, stop)
+    }
+
+    /// Grades and prints, as [`check`] does; `None` if `stop()` turned true first, in which
+    /// case every process grading started has been stopped.
+    pub fn check_until(
+        &self,
+        which: Option<u32>,
+        out: &mut dyn Write,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Summary>> {
+        let all = manifest()?;
+        let total = all.len();
+        let chosen: Vec<&ExerciseInfo> = match which {
+            Some(n) => vec![
+                all.iter()
+                    .find(|e| e.number == n)
+                    .ok_or_else(|| manifest::exercise(n).unwrap_err())?,
+            ],
+            None => all.iter().collect(),
+        };
+        let announce = match which {
+            Some(_) => GRADING_ONE
+                .replace("{n}", &chosen[0].number.to_string())
+                .replace("{name}", &chosen[0].name),
+            None => GRADING_ALL.replace("{total}", &total.to_string()),
+        };
+        writeln!(out, "{}", announce.dimmed())?;
+        out.flush()?;
+
+        let only = which.map(|_| chosen[0].name.as_str());
+        let Some(run) = cargo::run_graders(&self.cargo_setting(), only, stop)? else {
+            return Ok(None);
+        };
+        let outcomes = parse_test_output(&run.stdout);
+        let progress_path = Progress::path(&self.root);
+        let mut progress = Progress::load(&progress_path);
+
+        if outcomes.is_empty() && !run.status.success() {
+            let error = first_error(&run.stderr);
+            writeln!(out, "{}", NO_BUILD.red().bold())?;
+            writeln!(out, "\n{error}\n")?;
+            let summary = self.summarize(&all, &progress, Vec::new(), Some(error));
+            print_bar(out, summary.done, total)?;
+            return Ok(Some(summary));
+        }
+
+        let graded: Vec<Graded> = chosen
+            .iter()
+            .map(|e| Graded {
+                number: e.number,
+                name: e.name.clone(),
+                outcome: outcomes
+                    .get(&e.name)
+                    .cloned()
+                    .unwrap_or_else(|| Outcome::Failed(NO_GRADER.into())),
+            })
+            .collect();
+        for g in &graded {
+            progress.set(&g.name, g.outcome.passed());
+        }
+        progress.save(&progress_path)?;
+        let summary = self.summarize(&all, &progress, graded, None);
+        print_summary(out, &all, &summary, which)?;
+        Ok(Some(summary))
+    }
+
+    fn cargo_setting(&self) -> cargo::Setting<'_> {
+        cargo::Setting {
+            root: &self.root,
+            target_dir: self.target_dir.as_deref(),
+            env: &self.env,
+        }
+    }
+
+    fn summarize(
+        &self,
+        all: &[ExerciseInfo],
+        progress: &Progress,
+        graded: Vec<Graded>,
+        build_error: Option<String>,
+    ) -> Summary {
+        Summary {
+            done: all.iter().filter(|e| progress.is_done(&e.name)).count(),
+            total: all.len(),
+            next: all
+                .iter()
+                .find(|e| !progress.is_done(&e.name))
+                .map(|e| e.number),
+            graded,
+            build_error,
+        }
+    }
+}
+
+/// Grades as [`check`] does, but gives up when `stop()` turns true; says whether it did.
+fn check_stopped(
+    workbook: &Workbook,
+    which: Option<u32>,
+    out: &mut dyn Write,
+    stop: &dyn Fn() -> bool,
+) -> Result<bool> {
+    Ok(workbook.check_until(which, out, stop)?.is_none())
+}
+
+fn print_summary(
+    out: &mut dyn Write,
+    all: &[ExerciseInfo],
+    summary: &Summary,
+    which: Option<u32>,
+) -> Result<()> {
+    // Grading one: say how it went, whatever comes next.
+    if which.is_some() {
+        for g in &summary.graded {
+            match &g.outcome {
+                Outcome::Passed => writeln!(
+                    out,
+                    "{} exercise {}, {}, is done.",
+                    "✓".green().bold(),
+                    g.number,
+                    g.name
+                )?,
+                Outcome::Failed(message) => {
+                    writeln!(
+                        out,
+                        "{} exercise {}, {}, is not done yet:",
+                        "✗".red().bold(),
+                        g.number,
+                        g.name
+                    )?;
+                    writeln!(out, "{}", indent(message))?;
+                }
+            }
+        }
+    }
+    print_bar(out, summary.done, summary.total)?;
+    let Some(next) = summary
+        .next
+        .and_then(|n| all.iter().find(|e| e.number == n))
+    else {
+        writeln!(
+            out,
+            "{}",
+            ALL_DONE
+                .replace("{total}", &summary.total.to_string())
+                .green()
+        )?;
+        return Ok(());
+    };
+    if which == Some(next.number) {
+        // Its message was just printed.
+        writeln!(
+            out,
+            "{}",
+            STUCK.replace("{n}", &next.number.to_string()).dimmed()
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} exercise {}, {} (chapter {}): {}",
+        "Next:".bold(),
+        next.number,
+        next.name,
+        next.chapter,
+        next.path.display()
+    )?;
+    match summary.graded.iter().find(|g| g.number == next.number) {
+        Some(Graded {
+            outcome: Outcome::Failed(message),
+            ..
+        }) => writeln!(out, "{}", indent(message))?,
+        _ => writeln!(
+            out,
+            "{}",
+            indent(&NOT_GRADED_YET.replace("{n}", &next.number.to_string()))
+        )?,
+    }
+    writeln!(
+        out,
+        "{}",
+        STUCK.replace("{n}", &next.number.to_string()).dimmed()
+    )?;
+    Ok(())
+}
+
+/// `Progress: [##########--------------------] 4/12`
+fn print_bar(out: &mut dyn Write, done: usize, total: usize) -> Result<()> {
+    let filled = (done * BAR_WIDTH).checked_div(total).unwrap_or(0);
+    writeln!(
+        out,
+        "{} [{}{}] {done}/{total}",
+        "Progress:".bold(),
+        "#".repeat(filled).green(),
+        "-".repeat(BAR_WIDTH - filled).red()
+    )?;
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The compiler's first error in cargo's stderr: from its `error` line to the blank line that
+/// ends it. Without one, the last lines cargo printed.
+fn first_error(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    match lines.iter().position(|l| l.starts_with("error")) {
+        Some(start) => {
+            let end = lines[start + 1..]
+                .iter()
+                .position(|l| l.trim().is_empty())
+                .map_or(lines.len(), |n| start + 1 + n);
+            lines[start..end].join("\n")
+        }
+        None => lines[lines.len().saturating_sub(20)..].join("\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_compiler_error_is_kept_whole() {
+        let stderr = "   Compiling exercises v0.1.0\n\
+                      error[E0308]: mismatched types\n  --> exercises/src/ex01_cores.rs:24:5\n   |\n\n\
+                      error: could not compile `exercises`\n";
+        assert_eq!(
+            first_error(stderr),
+            "error[E0308]: mismatched types\n  --> exercises/src/ex01_cores.rs:24:5\n   |"
+        );
+    }
+
+    #[test]
+    fn the_bar_shows_done_over_total() {
+        let mut out = Vec::new();
+        print_bar(&mut out, 3, 12).unwrap();
+        // Count marks rather than compare text: colour codes may sit between them.
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches('#').count(), 7);
+        assert_eq!(text.matches('-').count(), 23);
+        assert!(text.trim_end().ends_with("] 3/12"), "{text}");
+    }
+
+    #[test]
+    fn a_hint_for_an_unknown_exercise_names_the_range() {
+        let total = manifest().unwrap().len();
+        let err = hint(0, &mut Vec::new()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("no exercise 0: the exercises are numbered 1 to {total}")
+        );
+        let mut out = Vec::new();
+        hint(1, &mut out).unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("available_parallelism")
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! Proof that grading is honest: every grader fails on its untouched stub with its teaching
+//! message and passes on its reference solution; common mistakes get their own messages; and
+//! runaway code (an endless loop, a fork bomb) is stopped with a clear message, leaving no
+//! process behind.
+//!
+//! Each run copies the exercises crate into a scratch workspace (the real `exercises/` is
+//! never touched) and grades it through `procbook::grade`, as `procbook check` does. The runs
+//! take turns and share one scratch directory and one target directory, so they rebuild only
+//! what changed.
+
+mod support;
+
+use procbook::grade::{Outcome, Summary, Workbook, manifest};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long one grading run may take, compiling included.
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+/// The deadline each grader gives learner code in the runaway run: short, to keep it quick.
+const RUNAWAY_TIMEOUT_MS: &str = "2000";
+
+/// The runs share a scratch workspace and a target directory: one at a time.
+static TURN: Mutex<()> = Mutex::new(());
+
+#[test]
+fn every_grader_fails_on_its_stub_and_passes_on_its_solution() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = support::tag("exercises-honest");
+    let ws = Scratch::new();
+    let all = manifest().unwrap();
+
+    let (summary, text) = grade(&ws, &tag, &[]);
+    assert_eq!((summary.done, summary.total), (0, all.len()), "{text}");
+    assert!(text.contains(&format!("] 0/{}", all.len())), "{text}");
+    for (exercise, graded) in all.iter().zip(&summary.graded) {
+        let Outcome::Failed(message) = &graded.outcome else {
+            panic!("{} passed on its untouched stub", exercise.name);
+        };
+        let todo = format!("not done yet: exercises/src/{}.rs:", exercise.name);
+        for part in [todo.as_str(), "still has todo!()", &exercise.summary] {
+            assert!(
+                message.contains(part),
+                "{}: {message:?} lacks {part:?}",
+                exercise.name
+            );
+        }
+        let hint = format!("procbook hint {}", exercise.number);
+        assert!(
+            message.contains(&hint),
+            "{}: {message:?} lacks {hint:?}",
+            exercise.name
+        );
+    }
+    assert_eq!(summary.next, Some(1));
+
+    ws.put_solutions();
+    let (summary, text) = grade(&ws, &tag, &[]);
+    for graded in &summary.graded {
+        assert_eq!(
+            graded.outcome,
+            Outcome::Passed,
+            "{} on its solution",
+            graded.name
+        );
+    }
+    assert_eq!((summary.done, summary.next), (all.len(), None), "{text}");
+    assert!(text.contains(&format!("] {0}/{0}", all.len())), "{text}");
+    support::assert_none_left(&tag, Duration::from_secs(2));
+}
+
+#[test]
+fn mistakes_get_teaching_messages_and_runaways_are_stopped_leaving_nothing() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    // Orphans of anything grading starts would come to this process: prove there are none.
+    nix::sys::prctl::set_child_subreaper(true).expect("becoming a subreaper");
+    let tag = support::tag("exercises-mistakes");
+    let ws = Scratch::new();
+    ws.put_solutions();
+    for mistake in MISTAKES {
+        ws.replace_body(mistake.exercise, mistake.function, mistake.body);
+    }
+
+    let started = Instant::now();
+    let (summary, text) = grade(&ws, &tag, &[("EXERCISES_TIMEOUT_MS", RUNAWAY_TIMEOUT_MS)]);
+    for mistake in MISTAKES {
+        let graded = summary
+            .graded
+            .iter()
+            .find(|g| g.name == mistake.exercise)
+            .unwrap_or_else(|| panic!("{} was not graded:\n{text}", mistake.exercise));
+        let Outcome::Failed(message) = &graded.outcome else {
+            panic!("{} passed despite: {}", mistake.exercise, mistake.what);
+        };
+        assert!(
+            message.contains(mistake.message),
+            "{} ({}): expected {:?} in {message:?}",
+            mistake.exercise,
+            mistake.what,
+            mistake.message
+        );
+    }
+    let untouched = summary.graded.len() - MISTAKES.len();
+    assert_eq!(
+        summary.done, untouched,
+        "the other exercises still pass\n{text}"
+    );
+
+    // Nothing left running that carries the tag, wherever it went...
+    support::assert_none_left(&tag, Duration::from_secs(2));
+    // ...and no orphan handed to this process, running or a zombie.
+    let orphans = children_of_this_process();
+    reap(&orphans);
+    assert!(orphans.is_empty(), "left behind: {orphans:?}");
+    eprintln!("mistakes and runaways graded in {:?}", started.elapsed());
+}
+
+/// A wrong answer, and what its grader must say about it.
+struct Mistake {
+    exercise: &'static str,
+    function: &'static str,
+    what: &'static str,
+    body: &'static str,
+    message: &'static str,
+}
+
+const MISTAKES: &[Mistake] = &[
+    Mistake {
+        exercise: "ex02_memory",
+        function: "pub fn set_in_child",
+        what: "an endless loop",
+        body: "loop { std::hint::spin_loop() }",
+        message: "timed out: your code was still running after 2 s",
+    },
+    Mistake {
+        exercise: "ex03_gil",
+        function: "pub fn run_under_gil",
+        what: "no lock around the work",
+        body: "thread::scope(|s| { for i in 0..threads { s.spawn(move || for _ in 0..steps { work(i) }); } }); 1",
+        message: "threads were inside work at the same moment: take the GIL",
+    },
+    Mistake {
+        exercise: "ex04_start_process",
+        function: "pub fn start_and_join",
+        what: "a fork bomb",
+        body: "loop { unsafe { libc::fork(); } }",
+        message: "too many processes: your code had",
+    },
+    Mistake {
+        exercise: "ex05_exit_codes",
+        function: "pub fn failed_jobs",
+        what: "a child started and never joined",
+        body: "let mut c = Command::new(worker).arg(\"square\").stdin(std::process::Stdio::piped()).spawn()?;
+               std::mem::forget(c.stdin.take());
+               let mut failed = Vec::new();
+               for (index, args) in jobs.iter().enumerate() {
+                   let status = Command::new(worker).args(*args).status()?;
+                   let exitcode = status.code().unwrap_or_else(|| -status.signal().unwrap_or(0));
+                   if exitcode != 0 { failed.push(Failed { index, exitcode }); }
+               }
+               Ok(failed)",
+        message: "your code returned but left 1 process(es) running",
+    },
+    Mistake {
+        exercise: "ex06_pool_map",
+        function: "pub fn pool_map",
+        what: "every item sent to one worker",
+        body: "let mut w = spawn_worker().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+               let mut stdin = w.stdin.take().expect(\"piped\");
+               for item in items { writeln!(stdin, \"{item}\")?; }
+               drop(stdin);
+               let lines = BufReader::new(w.stdout.take().expect(\"piped\")).lines();
+               let squares = lines.map(|l| l.map(|l| l.parse().unwrap_or(0))).collect::<io::Result<Vec<u64>>>()?;
+               w.wait()?;
+               Ok(squares)",
+        message: "only one worker (PID",
+    },
+    Mistake {
+        exercise: "ex07_chunksize",
+        function: "pub fn default_chunksize",
+        what: "the remainder forgotten",
+        body: "len / (workers * 4)",
+        message: "default_chunksize(9, 4) returned 0, but CPython's is 1",
+    },
+    Mistake {
+        exercise: "ex08_four_numbers",
+        function: "pub fn four_numbers",
+        what: "every number in the grader's own process",
+        body: "Ok(numbers.iter().map(|&n| (std::process::id(), n)).collect())",
+        message: "expected 4 distinct PIDs, saw 1 — did every number run in the same process?",
+    },
+    Mistake {
+        exercise: "ex10_framing",
+        function: "pub fn read_frame",
+        what: "unwrap on a short read",
+        body: "let mut header = [0u8; 4];
+               if input.read(&mut header[..1])? == 0 { return Ok(None); }
+               input.read_exact(&mut header[1..]).unwrap();
+               let mut payload = vec![0u8; u32::from_le_bytes(header) as usize];
+               input.read_exact(&mut payload).unwrap();
+               Ok(Some(payload))",
+        message: "read_frame panicked on a frame cut after 2 of its 4 length bytes",
+    },
+    Mistake {
+        exercise: "ex11_crash_isolation",
+        function: "pub fn map_isolated",
+        what: "one crash given up on with an error",
+        body: "let mut results = Vec::new();
+               for item in items {
+                   let mut child = spawn_worker().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+                   writeln!(child.stdin.take().expect(\"piped\"), \"{item}\")?;
+                   let mut answer = String::new();
+                   child.stdout.take().expect(\"piped\").read_to_string(&mut answer)?;
+                   if !child.wait()?.success() { return Err(io::Error::other(\"a worker crashed\")); }
+                   results.push(Ok(answer.trim().parse().unwrap_or(0)));
+               }
+               Ok(results)",
+        message: "map_isolated returned an error when one worker crashed",
+    },
+    Mistake {
+        exercise: "ex12_choosing",
+        function: "pub fn choose",
+        what: "a myth for a reason",
+        body: "match (language, workload) {
+                   (Language::Python, Workload::IoBound) => (Pick::Threads, Reason::WaitingReleasesGil),
+                   (Language::Python, _) => (Pick::Processes, Reason::ProcessesCannotRace),
+                   (Language::Rust, _) => (Pick::Threads, Reason::NoGil),
+               }",
+        message: "Processes can race too",
+    },
+];
+
+/// Grades the scratch workspace, tagged and with `env`; returns the summary and what it printed.
+fn grade(ws: &Scratch, tag: &str, env: &[(&str, &str)]) -> (Summary, String) {
+    let mut workbook = Workbook::at(&ws.root)
+        .with_target_dir(ws.target())
+        .with_env(support::TAG_ENV, tag)
+        .with_env("NO_COLOR", "1");
+    for (key, value) in env {
+        workbook = workbook.with_env(key, value);
+    }
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let summary = workbook
+        .check_until(None, &mut out, &|| started.elapsed() > RUN_LIMIT)
+        .expect("grading");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let summary = summary.unwrap_or_else(|| panic!("grading ran past {RUN_LIMIT:?}:\n{text}"));
+    assert!(
+        summary.build_error.is_none(),
+        "the exercises did not build:\n{text}"
+    );
+    (summary, text)
+}
+
+/// A workspace of its own holding a copy of the exercises crate, and a target directory kept
+/// between runs.
+struct Scratch {
+    root: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("exercises-proof");
+        let root = home.join("workspace");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let real = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&real.join("exercises"), &root.join("exercises"));
+        // The real lock file pins libc to a version that is already downloaded.
+        fs::copy(real.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+        fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"exercises\"]\nresolver = \"2\"\n",
+        )
+        .unwrap();
+        Scratch { root }
+    }
+
+    fn target(&self) -> PathBuf {
+        self.root.with_file_name("target")
+    }
+
+    /// `cp -r exercises/solutions/. exercises/`
+    fn put_solutions(&self) {
+        let exercises = self.root.join("exercises");
+        copy_dir(&exercises.join("solutions"), &exercises);
+    }
+
+    /// Replaces the body of `function` in `exercise`'s file with `body`.
+    fn replace_body(&self, exercise: &str, function: &str, body: &str) {
+        let path = self
+            .root
+            .join("exercises/src")
+            .join(format!("{exercise}.rs"));
+        let source = fs::read_to_string(&path).unwrap();
+        let start = source
+            .find(function)
+            .unwrap_or_else(|| panic!("{exercise} has no {function}"));
+        let open = start + source[start..].find('{').unwrap();
+        let mut depth = 0;
+        let close = open
+            + source[open..]
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '{' => 1,
+                        '}' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .unwrap()
+                .0;
+        let changed = format!("{}{{\n{body}\n}}{}", &source[..open], &source[close + 1..]);
+        fs::write(&path, changed).unwrap();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (source, dest) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&source, &dest);
+            }
+        } else {
+            fs::copy(&source, &dest).unwrap();
+        }
+    }
+}
+
+/// Processes whose parent is this test process, as (pid, state, command). As a subreaper it
+/// adopts every orphan of what it started, so after grading there should be none.
+fn children_of_this_process() -> Vec<(u32, char, String)> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some((state, ppid)) = support::stat(pid)
+            && ppid == me
+        {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            found.push((pid, state, comm.trim().to_string()));
+        }
+    }
+    found
+}
+
+/// Kills and reaps `orphans`, so that a failing test does not leave them behind either.
+fn reap(orphans: &[(u32, char, String)]) {
+    for &(pid, _, _) in orphans {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+    }
+}
