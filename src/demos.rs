@@ -1,8 +1,14 @@
 //! The demos: one file each, and one table that drives the CLI, the REPL, help and completion.
 
+pub mod crash;
 pub mod four;
+pub mod gil;
+pub mod ipc;
+pub mod memory;
 pub mod pool;
 pub mod process;
+pub mod python;
+pub mod start_methods;
 pub mod tasks;
 
 use std::io::Write;
@@ -70,6 +76,41 @@ pub static DEMOS: &[Demo] = &[
         lesson: 1,
         options: &["--workers"],
         run: crate::sys::demo,
+    },
+    Demo {
+        name: "gil",
+        summary: "one CPU job serially, on threads, under a simulated GIL, on processes (and in Python)",
+        lesson: 3,
+        options: &[],
+        run: gil::run,
+    },
+    Demo {
+        name: "memory",
+        summary: "threads add to one shared counter; processes each add to their own copy",
+        lesson: 2,
+        options: &[],
+        run: memory::run,
+    },
+    Demo {
+        name: "start-methods",
+        summary: "spawn (run the program again) versus fork (copy the process), timed",
+        lesson: 8,
+        options: &[],
+        run: start_methods::run,
+    },
+    Demo {
+        name: "ipc",
+        summary: "a queue, a pipe, and a shared counter with and without a lock",
+        lesson: 9,
+        options: &[],
+        run: ipc::run,
+    },
+    Demo {
+        name: "crash",
+        summary: "a pool worker aborts: one task fails, the worker is replaced; then a thread aborts",
+        lesson: 10,
+        options: &[],
+        run: crash::run,
     },
 ];
 

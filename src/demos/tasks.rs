@@ -104,9 +104,29 @@ pub static TASKS: &Registry = &[
     &GARBLE,
     &HOLD_POOL,
     &COUNT_PRIMES,
+    &ADD_IN_CHILD,
+    &ABORT_IN_THREAD,
+    &SPAWNED,
+    &FORK_CHILDREN,
+    &PRODUCE,
+    &CONSUME,
+    &ECHO_UPPER,
+    &ADD_TO_SHARED,
 ];
 
 // The tasks of the gil, memory, start-methods, crash and ipc demos; their functions live with
 // their demos.
 pub static COUNT_PRIMES: Task<std::ops::Range<u64>, u64> =
     Task::new("count_primes", super::gil::count_primes_task);
+pub static ADD_IN_CHILD: Task<u64, ()> = Task::new("add_in_child", super::memory::add_in_child);
+pub static ABORT_IN_THREAD: Task<(), ()> =
+    Task::new("abort_in_thread", super::crash::abort_in_thread);
+pub static SPAWNED: Task<bool, ()> = Task::new("spawned", super::start_methods::spawned);
+pub static FORK_CHILDREN: Task<u64, Result<super::start_methods::ForkReport, String>> =
+    Task::new("fork_children", super::start_methods::fork_children);
+pub static PRODUCE: Task<super::ipc::QueueArgs, ()> = Task::new("produce", super::ipc::produce);
+pub static CONSUME: Task<std::path::PathBuf, ()> = Task::new("consume", super::ipc::consume);
+pub static ECHO_UPPER: Task<std::path::PathBuf, ()> =
+    Task::new("echo_upper", super::ipc::echo_upper);
+pub static ADD_TO_SHARED: Task<super::ipc::AddArgs, ()> =
+    Task::new("add_to_shared", super::ipc::add_to_shared);

@@ -1,0 +1,149 @@
+//! Lesson 2: threads share their process's memory; processes each have their own. One global
+//! counter is incremented by threads (the parent sees every addition) and then by child
+//! processes (each adds to its own copy; the parent's is unchanged).
+
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::{Result, anyhow};
+
+use super::gil::thousands;
+use super::tasks::ADD_IN_CHILD;
+use super::{DemoArgs, Out, show_event};
+use crate::engine::{Event, Process, current_process};
+use crate::term;
+
+/// The counter: a global, as `counter = 0` at the top of a Python module.
+pub static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How many threads, then how many processes.
+const WORKERS: usize = 3;
+/// How many times each adds one.
+const TIMES: u64 = 1_000_000;
+
+/// Add one to `COUNTER`, `times` times; returns the value it saw at the end. Each addition is
+/// atomic, so threads lose none of them (lesson 9 shows what happens without that).
+pub fn add_to_counter(times: u64) -> u64 {
+    for _ in 0..times {
+        COUNTER.fetch_add(1, SeqCst);
+    }
+    COUNTER.load(SeqCst)
+}
+
+/// The task a child process runs: add to the counter, then say what it sees in its memory.
+pub fn add_in_child(times: u64) {
+    let seen = add_to_counter(times);
+    let me = current_process();
+    let rss = resident(me.pid).map_or("unknown".into(), mib);
+    println!(
+        "added {}: COUNTER is {} in my memory; resident memory {rss}",
+        thousands(times),
+        thousands(seen)
+    );
+}
+
+pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
+    let me = current_process();
+    let tag = term::tag(&me.name, me.pid);
+    COUNTER.store(0, SeqCst); // a fresh start, even if the REPL ran this demo before
+    writeln!(
+        out,
+        "{tag} COUNTER = 0; {WORKERS} threads, then {WORKERS} processes, each add 1 to it {} times",
+        thousands(TIMES)
+    )?;
+    let (tx, rx) = mpsc::channel();
+
+    // ANCHOR: demo
+    // Python: threads = [Thread(target=add_to_counter, args=(TIMES,)) for _ in range(3)]
+    let threads: Vec<_> = (0..WORKERS)
+        .map(|_| thread::spawn(|| add_to_counter(TIMES)))
+        .collect();
+    let mut seen_by_threads = Vec::new();
+    for t in threads {
+        seen_by_threads.push(t.join().map_err(|_| anyhow!("a thread panicked"))?);
+    }
+    let after_threads = COUNTER.load(SeqCst); // every thread added to this one counter
+
+    // Python: processes = [Process(target=add_to_counter, args=(TIMES,)) for _ in range(3)]
+    let mut children = Vec::new();
+    for _ in 0..WORKERS {
+        children.push(Process::new(&ADD_IN_CHILD, TIMES).events(&tx).start()?);
+    }
+    for child in &mut children {
+        child.join()?;
+    }
+    let after_processes = COUNTER.load(SeqCst); // unchanged: each child added to its own copy
+    // ANCHOR_END: demo
+
+    for (i, seen) in seen_by_threads.iter().enumerate() {
+        writeln!(
+            out,
+            "{tag} thread {} (in pid {}) added {}: COUNTER was {} when it finished",
+            i + 1,
+            me.pid,
+            thousands(TIMES),
+            thousands(*seen)
+        )?;
+    }
+    writeln!(
+        out,
+        "{tag} after the threads:   COUNTER = {}",
+        thousands(after_threads)
+    )?;
+    let pids: Vec<u32> = children.iter().map(Process::pid).collect();
+    drop((children, tx));
+    for event in rx {
+        if !matches!(event, Event::Started { .. }) {
+            show_event(out, &event)?;
+        }
+    }
+    let rss = resident(me.pid).map_or("unknown".into(), mib);
+    writeln!(
+        out,
+        "{tag} after the processes: COUNTER = {}; resident memory {rss}",
+        thousands(after_processes)
+    )?;
+    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+    writeln!(
+        out,
+        "{}",
+        term::notice(&format!(
+            "The threads' additions all landed in the one COUNTER ({} = {WORKERS} x {}): threads share their process's memory.",
+            thousands(after_threads),
+            thousands(TIMES)
+        ))
+    )?;
+    let verdict = if after_processes == after_threads {
+        "stayed at"
+    } else {
+        "moved, unexpectedly, from"
+    };
+    writeln!(
+        out,
+        "{}",
+        term::notice(&format!(
+            "The children (PIDs {}) each counted in a copy of their own; the parent's COUNTER {verdict} {}.",
+            pids.join(", "),
+            thousands(after_threads)
+        ))
+    )?;
+    Ok(())
+}
+
+/// A process's resident memory in bytes, from sysinfo.
+pub fn resident(pid: u32) -> Option<u64> {
+    let mut system = sysinfo::System::new().ok()?;
+    let pid = sysinfo::Pid::from_u32(pid);
+    system.refresh_processes_specifics(
+        sysinfo::ProcessesToUpdate::Some(&[pid]),
+        true,
+        sysinfo::ProcessRefreshKind::nothing().with_memory(),
+    );
+    system.process(pid).map(sysinfo::Process::memory)
+}
+
+/// Bytes as MiB with one decimal.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
