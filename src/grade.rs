@@ -305,40 +305,37 @@ fn print_summary(
         )?;
         return Ok(());
     };
-    if which == Some(next.number) {
-        // Its message was just printed.
+    let stuck = STUCK.replace("{n}", &next.number.to_string());
+    let message = summary
+        .graded
+        .iter()
+        .find(|g| g.number == next.number)
+        .and_then(|g| match &g.outcome {
+            Outcome::Failed(message) => Some(message.as_str()),
+            Outcome::Passed => None,
+        });
+    // A "not done yet" message already says where the hint is.
+    let stuck = match message {
+        Some(m) if m.contains("procbook hint") => None,
+        _ => Some(stuck),
+    };
+    if which != Some(next.number) {
         writeln!(
             out,
-            "{}",
-            STUCK.replace("{n}", &next.number.to_string()).dimmed()
+            "{} exercise {}, {} (chapter {}): {}",
+            "Next:".bold(),
+            next.number,
+            next.name,
+            next.chapter,
+            next.path.display()
         )?;
-        return Ok(());
+        // (When it was the one graded, its message has just been printed.)
+        let not_graded = NOT_GRADED_YET.replace("{n}", &next.number.to_string());
+        writeln!(out, "{}", indent(message.unwrap_or(&not_graded)))?;
     }
-    writeln!(
-        out,
-        "{} exercise {}, {} (chapter {}): {}",
-        "Next:".bold(),
-        next.number,
-        next.name,
-        next.chapter,
-        next.path.display()
-    )?;
-    match summary.graded.iter().find(|g| g.number == next.number) {
-        Some(Graded {
-            outcome: Outcome::Failed(message),
-            ..
-        }) => writeln!(out, "{}", indent(message))?,
-        _ => writeln!(
-            out,
-            "{}",
-            indent(&NOT_GRADED_YET.replace("{n}", &next.number.to_string()))
-        )?,
+    if let Some(stuck) = stuck {
+        writeln!(out, "{}", stuck.dimmed())?;
     }
-    writeln!(
-        out,
-        "{}",
-        STUCK.replace("{n}", &next.number.to_string()).dimmed()
-    )?;
     Ok(())
 }
 

@@ -12,8 +12,11 @@ mod support;
 
 use procbook::grade::{Outcome, Summary, Workbook, manifest};
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// How long one grading run may take, compiling included.
@@ -114,6 +117,102 @@ fn mistakes_get_teaching_messages_and_runaways_are_stopped_leaving_nothing() {
     reap(&orphans);
     assert!(orphans.is_empty(), "left behind: {orphans:?}");
     eprintln!("mistakes and runaways graded in {:?}", started.elapsed());
+}
+
+#[test]
+fn watch_grades_a_saved_exercise_again_and_stops_when_asked() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = support::tag("exercises-watch");
+    let ws = Scratch::new();
+    ws.put_solutions();
+    let workbook = Workbook::at(&ws.root)
+        .with_target_dir(ws.target())
+        .with_env(support::TAG_ENV, &tag)
+        .with_env("NO_COLOR", "1");
+    let total = manifest().unwrap().len();
+    let out = Shared::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let watching = {
+        let (out, stop) = (out.clone(), Arc::clone(&stop));
+        thread::spawn(move || {
+            let mut out = out;
+            workbook.watch(&mut out, &|| stop.load(Ordering::SeqCst))
+        })
+    };
+
+    // First it grades everything...
+    out.wait_for(&format!("] {total}/{total}"), RUN_LIMIT);
+    // ...then, when one exercise is saved, that one alone.
+    ws.replace_body(
+        "ex07_chunksize",
+        "pub fn default_chunksize",
+        "len / (workers * 4)",
+    );
+    out.wait_for("Grading exercise 7, ex07_chunksize", RUN_LIMIT);
+    out.wait_for("exercise 7, ex07_chunksize, is not done yet:", RUN_LIMIT);
+    out.wait_for(&format!("] {}/{total}", total - 1), RUN_LIMIT);
+
+    // Asked to stop while grading, it stops within its grace period and leaves nothing.
+    ws.replace_body(
+        "ex07_chunksize",
+        "pub fn default_chunksize",
+        "len.div_ceil(workers * 4)",
+    );
+    out.wait_for("Grading exercise 7, ex07_chunksize", RUN_LIMIT);
+    let asked = Instant::now();
+    stop.store(true, Ordering::SeqCst);
+    while !watching.is_finished() {
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "watch did not stop"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    watching.join().unwrap().expect("watch");
+    support::assert_none_left(&tag, Duration::from_secs(2));
+}
+
+/// Output written by one thread and read by another.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the output holds `needle` (counting only what was written since the last
+    /// wait), failing after `limit`.
+    fn wait_for(&self, needle: &str, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            {
+                let mut bytes = self.0.lock().unwrap();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                if let Some(at) = text.find(needle) {
+                    bytes.drain(..at + needle.len());
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no {needle:?} in:\n{}",
+                self.text()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A wrong answer, and what its grader must say about it.
