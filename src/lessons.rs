@@ -62,6 +62,11 @@ static FILES: &[(&str, &str)] = embed![
     "src/demos/process.rs",
     "src/demos/pool.rs",
     "src/demos/four.rs",
+    "src/demos/gil.rs",
+    "src/demos/memory.rs",
+    "src/demos/start_methods.rs",
+    "src/demos/crash.rs",
+    "src/demos/ipc.rs",
 ];
 
 /// Where the chapters are, from the workspace root.
@@ -261,7 +266,7 @@ fn segments(chapter: &str) -> Vec<Segment> {
             }
             Piece::Exercises(n) => {
                 flush(&mut md, &mut segments);
-                segments.push(Segment::Lines(exercise_lines(n)));
+                segments.push(Segment::Markdown(exercise_list(n)));
             }
             Piece::Unknown(text) => md.push_str(&format!("`{{{{#procbook {text}}}}}`")),
         }
@@ -270,13 +275,26 @@ fn segments(chapter: &str) -> Vec<Segment> {
     segments
 }
 
-/// The chapter's exercises, one line each.
-// FALLBACK until src/grade.rs lands: `crate::grade::exercises_for_chapter(n)` will list them.
-fn exercise_lines(chapter: u32) -> Vec<String> {
-    vec![format!(
-        "{} type `check` to see every exercise and your progress (this chapter is {chapter})",
-        term::heading("exercises:")
-    )]
+/// The chapter's exercises, as a markdown list: what each asks, its file, how to check it.
+fn exercise_list(chapter: u32) -> String {
+    let list = match crate::grade::exercises_for_chapter(chapter) {
+        Ok(list) => list,
+        Err(e) => return format!("**Exercises:** could not be listed ({e:#}); type `check`.\n"),
+    };
+    if list.is_empty() {
+        return "**Exercises:** this chapter has no exercises of its own.\n".to_string();
+    }
+    let mut md = String::from("**Exercises**\n\n");
+    for ex in list {
+        let n = ex.number;
+        md.push_str(&format!(
+            "- **Exercise {n}** `{}`: {}\\\n  Edit `{}`, then type `check {n}` (stuck? `hint {n}`).\n",
+            ex.name,
+            ex.summary,
+            ex.path.display()
+        ));
+    }
+    md
 }
 
 /// What is waiting to be drawn: text that may yet go beside a demo.
@@ -302,6 +320,8 @@ struct Layout<'o, 'w> {
     depth: usize,
     pending: Vec<Pending>,
     printed_any: bool,
+    /// Run the demos (false: say where each would run, as tests of the layout want).
+    live: bool,
 }
 
 impl Layout<'_, '_> {
@@ -375,7 +395,11 @@ impl Layout<'_, '_> {
     /// Run a demo and draw its output beside (or under) the text that introduces it.
     fn demo(&mut self, words: &[String]) -> Result<()> {
         let label = term::dim(&format!("live, on this machine: demo {}", words.join(" ")));
-        let output = run_demo(words)?;
+        let output = if self.live {
+            run_demo(words)?
+        } else {
+            format!("(demo {} runs here)\n", words.join(" "))
+        };
         let output: Vec<&str> = output.lines().collect();
         if self.width < term::SIDE_BY_SIDE || self.pending.is_empty() {
             self.flush()?;
@@ -428,11 +452,11 @@ pub fn is_interrupted(e: &anyhow::Error) -> bool {
 
 /// `lesson N`: the chapter's text at the terminal's width, its demos run live.
 pub fn show(n: u32, out: Out) -> Result<()> {
-    show_at(n, term::width(), out)
+    show_at(n, term::width(), true, out)
 }
 
-/// `lesson N` laid out for a screen `width` columns wide.
-pub fn show_at(n: u32, width: usize, mut out: Out) -> Result<()> {
+/// `lesson N` laid out for a screen `width` columns wide, its demos run if `live`.
+pub fn show_at(n: u32, width: usize, live: bool, mut out: Out) -> Result<()> {
     let lesson = find(n)?;
     let Some(text) = lesson.text() else {
         bail!("lesson {n} ({}) is not written yet", lesson.title);
@@ -443,6 +467,7 @@ pub fn show_at(n: u32, width: usize, mut out: Out) -> Result<()> {
         depth: 0,
         pending: Vec::new(),
         printed_any: false,
+        live,
     };
     for segment in segments(&text) {
         if cancel::requested() {

@@ -52,9 +52,20 @@ pub enum Flow {
 }
 
 /// What the REPL remembers between lines: the lesson the learner is on.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Session {
     pub lesson: Option<u32>,
+    /// Whether lessons run their demos (tests of the text and navigation turn this off).
+    pub live: bool,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            lesson: None,
+            live: true,
+        }
+    }
 }
 
 impl Session {
@@ -130,13 +141,14 @@ impl Session {
     fn lesson(&mut self, n: u32, out: Out) -> Result<()> {
         lessons::find(n)?;
         self.lesson = Some(n);
-        lessons::show(n, out)
+        lessons::show_at(n, term::width(), self.live, out)
     }
 }
 
 /// The one line for a word that is not a command: the closest command, a demo's or a lesson's
 /// full form, or where to look.
 fn unknown_command(word: &str) -> String {
+    let word = &shown(word);
     if demos::find(word).is_some() {
         return format!("unknown command '{word}'; to run that demo, type: demo {word}");
     }
@@ -147,6 +159,27 @@ fn unknown_command(word: &str) -> String {
         Some(near) => format!("unknown command '{word}'; did you mean '{near}'? (type help)"),
         None => format!("unknown command '{word}'; type help to see the commands"),
     }
+}
+
+/// A word as a message quotes it: control characters escaped, and cut short if very long.
+fn shown(word: &str) -> String {
+    const LONGEST: usize = 40;
+    let mut text: String = word
+        .chars()
+        .take(LONGEST)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    if word.chars().count() > LONGEST {
+        text.push('…');
+    }
+    text
 }
 
 /// `help`: every command; `help CMD`: how to use one; `help DEMO`: what a demo shows.

@@ -86,6 +86,8 @@ pub struct Node {
     pub memory: u64,
     /// 0 for the root, 1 for its children, …
     pub depth: usize,
+    /// The lines that join it to its parent, such as `│  └─ `.
+    pub branch: String,
 }
 
 /// The process `root` and every descendant, depth first. `roles` names processes the caller
@@ -109,28 +111,61 @@ pub fn tree(root: u32, roles: &HashMap<u32, String>) -> Result<Vec<Node>> {
                 .push(pid.as_u32());
         }
     }
-    let mut nodes = Vec::new();
-    let mut stack = vec![(root, 0)];
-    while let Some((pid, depth)) = stack.pop() {
-        let Some(process) = sys.process(Pid::from_u32(pid)) else {
-            continue;
-        };
-        let mut name = process.name().to_string_lossy().into_owned();
-        if let Some(role) = roles.get(&pid) {
-            name = format!("{name} ({role})");
-        }
-        nodes.push(Node {
-            pid,
-            ppid: process.parent().map(Pid::as_u32),
-            name,
-            memory: process.memory(),
-            depth,
-        });
-        let mut kids = children.remove(&pid).unwrap_or_default();
-        kids.sort_unstable_by(|a, b| b.cmp(a));
-        stack.extend(kids.into_iter().map(|kid| (kid, depth + 1)));
+    for kids in children.values_mut() {
+        kids.sort_unstable();
     }
+    let mut nodes = Vec::new();
+    walk(&sys, &children, roles, root, 0, "", "", &mut nodes);
     Ok(nodes)
+}
+
+/// Add `pid` and its descendants to `nodes`: `branch` joins it to its parent, `indent` is
+/// what its own children's branches start with.
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    sys: &System,
+    children: &HashMap<u32, Vec<u32>>,
+    roles: &HashMap<u32, String>,
+    pid: u32,
+    depth: usize,
+    branch: &str,
+    indent: &str,
+    nodes: &mut Vec<Node>,
+) {
+    let Some(process) = sys.process(Pid::from_u32(pid)) else {
+        return;
+    };
+    let mut name = process.name().to_string_lossy().into_owned();
+    if let Some(role) = roles.get(&pid) {
+        name = format!("{name} ({role})");
+    }
+    nodes.push(Node {
+        pid,
+        ppid: process.parent().map(Pid::as_u32),
+        name,
+        memory: process.memory(),
+        depth,
+        branch: branch.to_string(),
+    });
+    let kids = children.get(&pid).map(Vec::as_slice).unwrap_or_default();
+    for (i, &kid) in kids.iter().enumerate() {
+        let last = i + 1 == kids.len();
+        let (joint, below) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        walk(
+            sys,
+            children,
+            roles,
+            kid,
+            depth + 1,
+            &format!("{indent}{joint}"),
+            &format!("{indent}{below}"),
+            nodes,
+        );
+    }
 }
 
 /// How busy each core was over a short sample (sysinfo needs two readings 200 ms apart).
@@ -171,13 +206,12 @@ pub fn demo(args: &DemoArgs, out: Out) -> Result<()> {
     let mut roles: HashMap<u32, String> =
         pool.workers()?.into_iter().map(|(n, p)| (p, n)).collect();
     roles.insert(me.pid, me.name);
-    let shown = show_tree(out, &roles);
+    let shown = show_tree(out, &roles).and_then(|()| show_load(out));
     pool.shutdown();
     for event in rx {
         show_event(out, &event)?;
     }
     shown?;
-    show_load(out)?;
     writeln!(
         out,
         "{}",
@@ -210,11 +244,7 @@ fn show_tree(out: Out, roles: &HashMap<u32, String>) -> Result<()> {
     writeln!(out, "{}", term::heading("The process tree of procbook:"))?;
     writeln!(out, "  {:<16} {:>7}  {:>10}  NAME", "PID", "PPID", "MEMORY")?;
     for node in tree(std::process::id(), roles)? {
-        let branch = if node.depth == 0 {
-            String::new()
-        } else {
-            format!("{}└─ ", "   ".repeat(node.depth - 1))
-        };
+        let branch = &node.branch;
         let ppid = node.ppid.map_or("-".to_string(), |p| p.to_string());
         writeln!(
             out,

@@ -111,11 +111,19 @@ impl Renderer {
                 None => self.text(&text),
             },
             Event::Code(code) => {
+                // A code span is never broken across lines: `hint 4` stays whole.
                 self.code = true;
-                if colour_on() {
-                    self.text(&code);
+                let text = if colour_on() {
+                    code.to_string()
                 } else {
-                    self.text(&format!("`{code}`"));
+                    format!("`{code}`")
+                };
+                if self.table.is_some() {
+                    self.text(&text);
+                } else {
+                    let styled = self.style(&text).to_string();
+                    self.word.text.push_str(&styled);
+                    self.word.width += visible_width(&text);
                 }
                 self.code = false;
             }

@@ -1,0 +1,162 @@
+//! The command line: `procbook lesson N`, `lessons`, `sys`, `demo sys`, and one-line errors with
+//! exit status 2 for what clap cannot parse. Each run has a time limit and leaves nothing behind.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{assert_none_left, procbook, redact_pids, run, tag};
+
+const LIMIT: Duration = Duration::from_secs(60);
+const GRACE: Duration = Duration::from_secs(5);
+
+fn procbook_run(name: &str, args: &[&str], columns: &str) -> support::Run {
+    let tag = tag(name);
+    let mut cmd = procbook(&tag, args);
+    cmd.env("COLUMNS", columns);
+    let run = run(cmd, "", LIMIT);
+    assert_none_left(&tag, GRACE);
+    run
+}
+
+#[test]
+fn lesson_shows_the_chapter_with_its_demo_run_live_beside_the_code() {
+    let run = procbook_run("lesson", &["lesson", "4"], "140");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out = redact_pids(&run.stdout);
+    assert!(out.starts_with("Creating a process\n══════"), "{out}");
+    let beside: Vec<&str> = out.lines().filter(|l| l.contains(" │ ")).collect();
+    assert!(
+        beside
+            .iter()
+            .any(|l| l.contains("│ [Process-1 pid [PID]] Hello, Alice! I am Process-1")),
+        "the child's greeting, live, beside the code:\n{out}"
+    );
+    assert!(
+        beside.iter().any(|l| l.contains("Process::new(&GREET")),
+        "the real source, included from src/demos/process.rs:\n{out}"
+    );
+    assert!(out.contains("\ntry: demo process\n"), "{out}");
+    assert!(
+        out.ends_with("end of lesson 4; next: lesson 5 (or type next)\n"),
+        "{out}"
+    );
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn a_narrow_screen_puts_the_demo_under_its_text() {
+    let run = procbook_run("narrow", &["lesson", "7"], "80");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(!run.stdout.contains(" │ "), "{}", run.stdout);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let label = lines
+        .iter()
+        .position(|l| *l == "live, on this machine: demo four")
+        .unwrap_or_else(|| panic!("no live demo:\n{}", run.stdout));
+    assert!(
+        lines[label + 1..]
+            .iter()
+            .take(8)
+            .filter(|l| l.starts_with("[Process-"))
+            .count()
+            >= 4,
+        "four processes printed under the label:\n{}",
+        run.stdout
+    );
+    assert!(
+        lines.iter().all(|l| l.chars().count() <= 80),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn lessons_lists_every_chapter() {
+    let run = procbook_run("lessons", &["lessons"], "80");
+    assert_eq!(run.code, Some(0));
+    assert!(
+        run.stdout
+            .starts_with("Lessons (open one with: lesson N)\n")
+    );
+    assert!(
+        run.stdout.contains("\n   0  Introduction\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\n  12  Beyond one machine\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn sys_shows_the_machine_the_tree_and_each_core() {
+    let run = procbook_run("sys", &["sys"], "80");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out = redact_pids(&run.stdout);
+    assert!(out.starts_with("This machine: "), "{out}");
+    assert!(out.contains(" logical core"), "{out}");
+    assert!(
+        out.contains("\n  pid [PID] "),
+        "procbook itself is the root:\n{out}"
+    );
+    assert!(out.contains("\n  cpu0 "), "{out}");
+}
+
+#[test]
+fn the_sys_demo_shows_each_worker_as_a_child_of_procbook() {
+    let run = procbook_run("sys-demo", &["demo", "sys", "--workers", "3"], "80");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let root = run
+        .stdout
+        .lines()
+        .find(|l| l.ends_with("(MainProcess)"))
+        .unwrap_or_else(|| panic!("no root:\n{}", run.stdout));
+    let root_pid: u32 = root.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let workers: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("─ pid ") && l.contains("(SpawnPoolWorker-"))
+        .collect();
+    assert_eq!(workers.len(), 3, "{}", run.stdout);
+    for line in workers {
+        let ppid: u32 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+        assert_eq!(ppid, root_pid, "{line}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_one_line_with_status_2() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["lesso", "3"],
+            "error: unrecognized subcommand 'lesso'; some similar subcommands exist: 'lessons', 'lesson' (try: procbook --help)\n",
+        ),
+        (
+            &["demo", "pool", "--workers", "0"],
+            "error: invalid value '0' for '--workers <N>': 0 is not in 1..=64 (try: procbook --help)\n",
+        ),
+        (
+            &["lesson"],
+            "error: the following required arguments were not provided: <N> (try: procbook --help)\n",
+        ),
+        (
+            &["demo", "pool", "--frob"],
+            "error: unexpected argument '--frob' found (try: procbook --help)\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = procbook_run("bad", args, "80");
+        assert_eq!(run.code, Some(2), "{args:?}");
+        assert_eq!(run.stderr, expected, "{args:?}");
+        assert_eq!(run.stdout, "");
+    }
+    let run = procbook_run("bad", &["lesson", "99"], "80");
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        "error: there is no lesson 99: the lessons are 0 to 12 (type: lessons)\n"
+    );
+}
