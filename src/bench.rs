@@ -17,8 +17,9 @@ use crate::term;
 /// Python's side of the comparison, run with `python3`.
 const PYTHON_BENCH: &str = include_str!("bench/multiprocessing_bench.py");
 
-/// Repeats for the one-off costs (spawns); the pool figures use half as many.
+/// Repeats for the pool figures; the spawns, cheaper and noisier, get more.
 const REPEATS: usize = 21;
+const SPAWN_REPEATS: usize = 61;
 /// Items mapped for the per-task figure at chunksize 1 (ten times as many at the default).
 const ITEMS: usize = 2000;
 /// Workers in the pools measured: the machine's cores, at most 4, so both sides match.
@@ -34,6 +35,8 @@ pub struct Report {
     pub repeats: usize,
     pub thread_spawn_us: f64,
     pub raw_spawn_us: f64,
+    /// Spawn and wait of procbook itself, doing nothing: the floor for re-executing a program.
+    pub self_exec_us: f64,
     pub process_spawn_us: f64,
     pub pool_start_us: f64,
     pub task_chunk1_us: f64,
@@ -74,20 +77,45 @@ pub fn run(args: &BenchArgs, out: Out) -> Result<()> {
 /// Take every measurement, Rust then Python, in this one run.
 pub fn measure(with_python: bool) -> Result<Report> {
     let workers = bench_workers();
-    let thread_spawn_us = median_us(REPEATS, || {
-        std::thread::spawn(|| black_box(1)).join().ok();
-        Ok(())
-    })?;
-    let raw_spawn_us = median_us(REPEATS, || {
-        Command::new("/bin/true")
-            .status()
-            .context("running /bin/true")?;
-        Ok(())
-    })?;
-    let process_spawn_us = median_us(REPEATS, || {
-        Process::new(&NOOP, 0).start()?.join()?;
-        Ok(())
-    })?;
+    // The three spawn figures are taken in turns, one of each per round, so that whatever
+    // else the machine is doing weighs on all three alike.
+    let mut thread = Vec::new();
+    let mut raw = Vec::new();
+    let mut process = Vec::new();
+    let mut self_exec = Vec::new();
+    let me = std::env::current_exe().context("finding this program")?;
+    for _ in 0..SPAWN_REPEATS {
+        thread.push(time_us(|| {
+            std::thread::spawn(|| black_box(1)).join().ok();
+            Ok(())
+        })?);
+        raw.push(time_us(|| {
+            Command::new("/bin/true")
+                .status()
+                .context("running /bin/true")?;
+            Ok(())
+        })?);
+        // The same binary started as a worker with no pipe to serve: it exits at once. Every
+        // engine that re-executes its program pays at least this much.
+        self_exec.push(time_us(|| {
+            Command::new(&me)
+                .env(crate::engine::child::ROLE_ENV, "process")
+                .stderr(Stdio::null())
+                .status()
+                .context("running procbook")?;
+            Ok(())
+        })?);
+        process.push(time_us(|| {
+            Process::new(&NOOP, 0).start()?.join()?;
+            Ok(())
+        })?);
+    }
+    let (thread_spawn_us, raw_spawn_us, self_exec_us, process_spawn_us) = (
+        median(thread),
+        median(raw),
+        median(self_exec),
+        median(process),
+    );
     let pool_start_us = median_us(REPEATS / 2, || {
         let pool = Pool::new(workers)?;
         pool.map(&NOOP, 0..workers as u64)?;
@@ -116,6 +144,7 @@ pub fn measure(with_python: bool) -> Result<Report> {
         repeats: REPEATS,
         thread_spawn_us,
         raw_spawn_us,
+        self_exec_us,
         process_spawn_us,
         pool_start_us,
         task_chunk1_us,
@@ -150,14 +179,21 @@ fn python_figures(workers: usize) -> Result<Option<PythonReport>> {
 }
 
 fn median_us(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    let mut times = Vec::with_capacity(repeats);
-    for _ in 0..repeats.max(1) {
-        let start = Instant::now();
-        f()?;
-        times.push(start.elapsed().as_secs_f64() * 1e6);
-    }
+    let times = (0..repeats.max(1))
+        .map(|_| time_us(&mut f))
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(median(times))
+}
+
+fn time_us(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_secs_f64() * 1e6)
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    times[times.len() / 2]
 }
 
 /// Microseconds, in the unit that reads best.
@@ -199,6 +235,12 @@ fn print_table(r: &Report, out: Out) -> Result<()> {
         out,
         "raw spawn + wait of /bin/true (floor)",
         r.raw_spawn_us,
+        None,
+    )?;
+    row(
+        out,
+        "spawn + wait of procbook doing nothing",
+        r.self_exec_us,
         None,
     )?;
     row(
@@ -249,8 +291,9 @@ fn print_table(r: &Report, out: Out) -> Result<()> {
         out,
         "{}",
         term::notice(&format!(
-            "Process start is {:.2}x the raw spawn floor; a thread is {:.0}x cheaper than a process.",
+            "Process start is {:.2}x the /bin/true floor and {:.2}x a bare start of procbook; a thread is {:.0}x cheaper.",
             r.process_spawn_us / r.raw_spawn_us,
+            r.process_spawn_us / r.self_exec_us,
             r.process_spawn_us / r.thread_spawn_us
         ))
     )?;

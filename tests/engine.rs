@@ -281,6 +281,7 @@ fn a_worker_killed_from_outside_fails_its_task_and_is_replaced() {
         started.elapsed() < Duration::from_secs(5),
         "noticing a death must not hang"
     );
+    await_replacements(&events, 2);
     assert_eq!(pool.map(&SQUARE, [5, 6]).unwrap(), [25, 36]);
     let now = pids(&pool);
     assert!(

@@ -109,7 +109,9 @@ impl PoolBuilder {
             to_self: tx.clone(),
             workers: Vec::new(),
             pending: VecDeque::new(),
+            maps: std::collections::HashMap::new(),
             next_chunk: 0,
+            next_map: 0,
             closing: false,
         };
         let timeout = self.task_timeout;
@@ -211,17 +213,19 @@ impl Pool {
             .unwrap_or_else(|| default_chunksize(len, self.size))
             .max(1);
         let (tx, rx) = mpsc::channel();
-        let chunks = self.submit_chunks(task.name, values, chunksize, &tx)?;
-        let mut results: Vec<Option<Result<R>>> = (0..len).map(|_| None).collect();
-        for _ in 0..chunks {
-            let outcome = rx.recv().map_err(|_| Error::Closed)?;
-            for (i, result) in outcome.results.into_iter().enumerate() {
-                results[outcome.first + i] = Some(result.and_then(decode));
-            }
-        }
-        let results: Vec<Result<R>> = results
+        let jobs = self.chunk_jobs(task.name, values, chunksize, &ReplyTo::Map);
+        // The whole map goes over as one message and comes back as one answer, so this
+        // thread sleeps until it is done instead of waking for every chunk.
+        self.send(Msg::Map(MapJob {
+            jobs,
+            len,
+            reply: tx,
+        }))?;
+        let results: Vec<Result<R>> = rx
+            .recv()
+            .map_err(|_| Error::Closed)?
             .into_iter()
-            .map(|r| r.unwrap_or(Err(Error::Closed)))
+            .map(|r| r.and_then(decode))
             .collect();
         if results.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
             return Err(Error::Interrupted);
@@ -238,7 +242,11 @@ impl Pool {
     ) -> Result<Unordered<R>> {
         let values = encode_all(task, items)?;
         let (tx, rx) = mpsc::channel();
-        let chunks = self.submit_chunks(task.name, values, chunksize.max(1), &tx)?;
+        let jobs = self.chunk_jobs(task.name, values, chunksize.max(1), &ReplyTo::Each(tx));
+        let chunks = jobs.len();
+        for job in jobs {
+            self.send(Msg::Submit(job))?;
+        }
         Ok(Unordered {
             rx,
             chunks_left: chunks,
@@ -271,7 +279,7 @@ impl Pool {
             items: vec![item],
             first: 0,
             timeout,
-            reply: tx,
+            reply: ReplyTo::Each(tx),
         }))?;
         Ok(AsyncResult {
             rx,
@@ -304,31 +312,30 @@ impl Pool {
         self.tx.send(msg).map_err(|_| Error::Closed)
     }
 
-    /// Split `values` into jobs of `chunksize` and queue them; returns how many.
-    fn submit_chunks(
+    /// Split `values` into jobs of `chunksize`, each answering to `reply`.
+    fn chunk_jobs(
         &self,
         task: &'static str,
         values: Vec<Value>,
         chunksize: usize,
-        reply: &Sender<Outcome>,
-    ) -> Result<usize> {
-        let mut chunks = 0;
+        reply: &ReplyTo,
+    ) -> Vec<Job> {
+        let mut jobs = Vec::new();
         let mut values = values.into_iter().peekable();
         let mut first = 0;
         while values.peek().is_some() {
             let items: Vec<Value> = values.by_ref().take(chunksize).collect();
             let len = items.len();
-            self.send(Msg::Submit(Job {
+            jobs.push(Job {
                 task,
                 items,
                 first,
                 timeout: self.timeout,
                 reply: reply.clone(),
-            }))?;
+            });
             first += len;
-            chunks += 1;
         }
-        Ok(chunks)
+        jobs
     }
 }
 
@@ -418,29 +425,48 @@ struct Job {
     /// Where the chunk starts in the caller's input.
     first: usize,
     timeout: Option<Duration>,
-    reply: Sender<Outcome>,
+    reply: ReplyTo,
+}
+
+/// Where a chunk's results go.
+#[derive(Clone)]
+enum ReplyTo {
+    /// Straight to the caller, chunk by chunk (`imap_unordered`, `apply_async`).
+    Each(Sender<Outcome>),
+    /// Into the map it belongs to, which answers once when every chunk is in.
+    Map,
+}
+
+/// A whole `map`: its chunks, and where the gathered results go.
+struct MapJob {
+    jobs: Vec<Job>,
+    len: usize,
+    reply: Sender<Vec<Result<Value>>>,
+}
+
+/// A map's results as its chunks come in.
+struct Gather {
+    results: Vec<Result<Value>>,
+    chunks_left: usize,
+    reply: Sender<Vec<Result<Value>>>,
 }
 
 /// A chunk's results, one per item.
 struct Outcome {
-    first: usize,
     results: Vec<Result<Value>>,
 }
 
 impl Job {
-    /// Answer for the whole chunk with one error per item.
-    fn fail(self, error: &Error) {
-        let results = self.items.iter().map(|_| Err(error.clone())).collect();
-        let _ = self.reply.send(Outcome {
-            first: self.first,
-            results,
-        });
+    /// One error per item of the chunk.
+    fn failures(&self, error: &Error) -> Vec<Result<Value>> {
+        self.items.iter().map(|_| Err(error.clone())).collect()
     }
 }
 
 /// What reaches the dispatcher: callers' requests and workers' replies, on one channel.
 enum Msg {
     Submit(Job),
+    Map(MapJob),
     Reply { serial: usize, reply: Reply },
     Garbled { serial: usize, reason: String },
     Eof { serial: usize },
@@ -465,6 +491,8 @@ struct Worker {
 
 struct Running {
     chunk: u64,
+    /// The map the chunk belongs to, if any.
+    map: Option<u64>,
     job: Job,
     /// Set once the chunk is the one the worker is running.
     deadline: Option<Instant>,
@@ -483,8 +511,11 @@ struct Dispatcher {
     events: Option<Sender<Event>>,
     to_self: Sender<Msg>,
     workers: Vec<Worker>,
-    pending: VecDeque<Job>,
+    pending: VecDeque<(Option<u64>, Job)>,
+    /// Maps in progress, by number; a pending job names the map it belongs to.
+    maps: std::collections::HashMap<u64, Gather>,
     next_chunk: u64,
+    next_map: u64,
     closing: bool,
 }
 
@@ -499,8 +530,12 @@ impl Dispatcher {
                 return self.exit_all();
             }
             match rx.recv_timeout(self.next_wait()) {
-                Ok(Msg::Submit(job)) if self.closing => job.fail(&Error::Closed),
-                Ok(Msg::Submit(job)) => self.pending.push_back(job),
+                Ok(Msg::Submit(job)) if self.closing => {
+                    let failures = job.failures(&Error::Closed);
+                    self.settle(None, job, failures);
+                }
+                Ok(Msg::Submit(job)) => self.pending.push_back((None, job)),
+                Ok(Msg::Map(map)) => self.start_map(map),
                 Ok(Msg::Reply { serial, reply }) => self.finish(serial, reply),
                 Ok(Msg::Garbled { serial, reason }) => {
                     if let Some(w) = self.worker(serial) {
@@ -589,7 +624,7 @@ impl Dispatcher {
                 if worker.running.len() > depth || worker.killed_for.is_some() {
                     continue;
                 }
-                let Some(job) = self.pending.pop_front() else {
+                let Some((map, job)) = self.pending.pop_front() else {
                     return;
                 };
                 let chunk = self.next_chunk;
@@ -604,6 +639,7 @@ impl Dispatcher {
                     .and_then(|()| worker.requests.flush());
                 let mut running = Running {
                     chunk,
+                    map,
                     job,
                     deadline: None,
                 };
@@ -628,7 +664,7 @@ impl Dispatcher {
         if worker.running.front().map(|r| r.chunk) != Some(chunk) {
             return;
         }
-        let Some(Running { job, .. }) = worker.running.pop_front() else {
+        let Some(Running { job, map, .. }) = worker.running.pop_front() else {
             return;
         };
         if let Some(next) = worker.running.front_mut() {
@@ -646,10 +682,7 @@ impl Dispatcher {
             }
         }
         let items = job.first..job.first + results.len();
-        let _ = job.reply.send(Outcome {
-            first: job.first,
-            results,
-        });
+        self.settle(map, job, results);
         self.emit(Event::ChunkDone { name, pid, items });
     }
 
@@ -674,10 +707,11 @@ impl Dispatcher {
                 pid: worker.pid,
                 exit,
             });
-            running.job.fail(&error);
+            let failures = running.job.failures(&error);
+            self.settle(running.map, running.job, failures);
         }
         for running in queued.into_iter().rev() {
-            self.pending.push_front(running.job);
+            self.pending.push_front((running.map, running.job));
         }
         if self.closing && self.pending.is_empty() {
             return; // a closing pool with nothing left to do needs no replacement
@@ -696,9 +730,7 @@ impl Dispatcher {
             }
             Err(e) if self.workers.is_empty() => {
                 // No worker left to run anything: fail what is queued rather than hang.
-                for job in self.pending.drain(..) {
-                    job.fail(&e);
-                }
+                self.fail_pending(&e);
             }
             Err(_) => {}
         }
@@ -751,8 +783,9 @@ impl Dispatcher {
     fn stop_all(&mut self, error: Error) {
         for mut w in std::mem::take(&mut self.workers) {
             let exit = w.kill_and_reap();
-            for running in w.running.drain(..) {
-                running.job.fail(&error);
+            for running in std::mem::take(&mut w.running) {
+                let failures = running.job.failures(&error);
+                self.settle(running.map, running.job, failures);
             }
             self.emit(Event::Exited {
                 name: w.name.clone(),
@@ -760,8 +793,65 @@ impl Dispatcher {
                 exit,
             });
         }
-        for job in self.pending.drain(..) {
-            job.fail(&error);
+        self.fail_pending(&error);
+    }
+
+    /// Queue a map's chunks and keep a place for its results.
+    fn start_map(&mut self, map: MapJob) {
+        if self.closing || map.jobs.is_empty() {
+            let results = (0..map.len).map(|_| Err(Error::Closed)).collect();
+            let results = if map.jobs.is_empty() {
+                Vec::new()
+            } else {
+                results
+            };
+            let _ = map.reply.send(results);
+            return;
+        }
+        let id = self.next_map;
+        self.next_map += 1;
+        self.maps.insert(
+            id,
+            Gather {
+                results: (0..map.len).map(|_| Err(Error::Closed)).collect(),
+                chunks_left: map.jobs.len(),
+                reply: map.reply,
+            },
+        );
+        self.pending
+            .extend(map.jobs.into_iter().map(|job| (Some(id), job)));
+    }
+
+    /// Hand a finished (or failed) chunk's results to whoever waits for them.
+    fn settle(&mut self, map: Option<u64>, job: Job, results: Vec<Result<Value>>) {
+        match (&job.reply, map) {
+            (ReplyTo::Each(reply), _) => {
+                let _ = reply.send(Outcome { results });
+            }
+            (ReplyTo::Map, Some(id)) => {
+                let Some(gather) = self.maps.get_mut(&id) else {
+                    return;
+                };
+                for (i, result) in results.into_iter().enumerate() {
+                    if let Some(slot) = gather.results.get_mut(job.first + i) {
+                        *slot = result;
+                    }
+                }
+                gather.chunks_left -= 1;
+                if gather.chunks_left == 0
+                    && let Some(done) = self.maps.remove(&id)
+                {
+                    let _ = done.reply.send(done.results);
+                }
+            }
+            (ReplyTo::Map, None) => {}
+        }
+    }
+
+    fn fail_pending(&mut self, error: &Error) {
+        for (map, job) in std::mem::take(&mut self.pending) {
+            let failures = job.failures(error);
+            self.settle(map, job, failures);
         }
     }
 
