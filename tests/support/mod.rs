@@ -165,7 +165,12 @@ pub fn assert_gone(pids: &[u32]) {
 pub fn redact_pids(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("pid ") {
+    while let Some(at) = rest.find("pid ").or_else(|| rest.find("PID ")) {
+        let at = [rest.find("pid "), rest.find("PID ")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(at);
         out.push_str(&rest[..at + 4]);
         rest = &rest[at + 4..];
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -176,4 +181,14 @@ pub fn redact_pids(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Every number that follows `pid ` or `PID ` in `text`.
+pub fn pids_in(text: &str) -> Vec<u32> {
+    text.split(['[', ' ', '(', ')', ']', ','])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0].eq_ignore_ascii_case("pid"))
+        .filter_map(|w| w[1].trim_end_matches(['.', ':']).parse().ok())
+        .collect()
 }
