@@ -17,7 +17,7 @@ mod progress;
 mod watch;
 
 pub use libtest::{Outcome, parse_test_output};
-pub use manifest::{ExerciseInfo, exercises_for_chapter, manifest};
+pub use manifest::{ExerciseInfo, exercise, exercises_for_chapter, manifest};
 pub use progress::Progress;
 
 use anyhow::{Result, bail};
