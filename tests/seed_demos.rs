@@ -25,7 +25,7 @@ fn demo_process_shows_a_child_with_its_own_pid() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(
         redact_pids(&out.stdout),
-        "\\
+        "\
 [MainProcess pid [PID]] the parent: procbook itself
 [Process-1 pid [PID]] started
 [Process-1 pid [PID]] Hello, Alice! I am Process-1 (pid [PID]).
