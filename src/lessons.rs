@@ -395,14 +395,19 @@ impl Layout<'_, '_> {
     /// Run a demo and draw its output beside (or under) the text that introduces it.
     fn demo(&mut self, words: &[String]) -> Result<()> {
         let label = term::dim(&format!("live, on this machine: demo {}", words.join(" ")));
+        let beside = self.width >= term::SIDE_BY_SIDE && !self.pending.is_empty();
+        if !beside {
+            // The text can be read while the demo runs.
+            self.flush()?;
+            self.out.flush()?;
+        }
         let output = if self.live {
             run_demo(words)?
         } else {
             format!("(demo {} runs here)\n", words.join(" "))
         };
         let output: Vec<&str> = output.lines().collect();
-        if self.width < term::SIDE_BY_SIDE || self.pending.is_empty() {
-            self.flush()?;
+        if !beside {
             let mut lines = vec![label.to_string()];
             lines.extend(output.iter().flat_map(|l| term::wrap(l, self.width)));
             return self.lines(&lines);

@@ -97,10 +97,12 @@ fn tab_completes_ctrl_c_stops_a_demo_and_ctrl_d_leaves() {
 }
 
 #[test]
-fn quit_leaves_with_status_0_and_a_bad_line_does_not() {
+fn quit_leaves_with_status_0_and_history_is_kept() {
     let tag = tag("pty-quit");
+    let history = std::env::temp_dir().join(format!("procbook-history-{tag}"));
+    let _ = std::fs::remove_file(&history);
     let mut cmd = procbook(&tag, &[]);
-    cmd.env("TERM", "xterm");
+    cmd.env("TERM", "xterm").env("PROCBOOK_HISTORY", &history);
     let mut p = Session::spawn(cmd).expect("starting procbook on a pty");
     p.set_expect_timeout(Some(STEP));
     p.expect(PROMPT).unwrap();
@@ -111,6 +113,39 @@ fn quit_leaves_with_status_0_and_a_bad_line_does_not() {
     p.send("lesso 3\r").unwrap();
     p.expect("did you mean 'lesson'?").unwrap();
     p.expect(PROMPT).unwrap();
+    p.send("quit\r").unwrap();
+    let status = p.get_process().wait().expect("waiting for procbook");
+    assert_eq!(status, WaitStatus::Exited(p.get_process().pid(), 0));
+    assert_none_left(&tag, Duration::from_secs(5));
+
+    let saved = std::fs::read_to_string(&history).expect("history was saved");
+    let _ = std::fs::remove_file(&history);
+    for line in ["frobnicate \"", "lesso 3", "quit"] {
+        assert!(
+            saved.lines().any(|l| l == line),
+            "{line:?} not in {saved:?}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_during_a_lessons_live_demo_stops_it_and_reaps_its_workers() {
+    let tag = tag("pty-lesson");
+    let mut cmd = procbook(&tag, &[]);
+    cmd.env("TERM", "xterm").env("COLUMNS", "80");
+    let mut p = Session::spawn(cmd).expect("starting procbook on a pty");
+    p.set_expect_timeout(Some(STEP));
+    let procbook_pid = p.get_process().pid().as_raw() as u32;
+    p.expect(PROMPT).unwrap();
+    // Lesson 3 runs the `gil` demo (seconds of work on every core) right after its code.
+    p.send("lesson 3\r").unwrap();
+    p.expect("Ok(counts)").expect("the lesson reached its demo");
+    p.send(expectrl::ControlCode::EndOfText).unwrap();
+    p.expect("interrupted; every worker was stopped and reaped")
+        .expect("Ctrl-C stopped the lesson");
+    p.expect(PROMPT).expect("back at the prompt");
+    let left: Vec<u32> = tagged(&tag).into_iter().map(|(pid, _)| pid).collect();
+    assert_eq!(left, vec![procbook_pid], "only procbook itself is running");
     p.send("quit\r").unwrap();
     let status = p.get_process().wait().expect("waiting for procbook");
     assert_eq!(status, WaitStatus::Exited(p.get_process().pid(), 0));
