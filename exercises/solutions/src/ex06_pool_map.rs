@@ -28,7 +28,10 @@ pub fn pool_map(
     // Send everything, then close every stdin so each worker knows there is no more. (A few
     // dozen short lines fit in a pipe's buffer; for many items, write from a thread.)
     for (i, item) in items.iter().enumerate() {
-        let stdin = children[i % workers].stdin.as_mut().expect("stdin is piped");
+        let stdin = children[i % workers]
+            .stdin
+            .as_mut()
+            .expect("stdin is piped");
         writeln!(stdin, "{item}")?;
     }
     for child in &mut children {

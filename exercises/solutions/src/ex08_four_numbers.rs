@@ -38,5 +38,8 @@ pub fn four_numbers(worker: &Path, numbers: [u32; 4]) -> io::Result<Vec<(u32, u3
 fn parse(line: &str) -> io::Result<(u32, u32)> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("not `PID N`: {line:?}"));
     let (pid, n) = line.trim().split_once(' ').ok_or_else(bad)?;
-    Ok((pid.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?))
+    Ok((
+        pid.parse().map_err(|_| bad())?,
+        n.parse().map_err(|_| bad())?,
+    ))
 }

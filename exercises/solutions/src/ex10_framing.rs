@@ -15,7 +15,10 @@ pub fn write_frame(out: &mut impl Write, payload: &[u8]) -> io::Result<()> {
     if payload.len() > MAX_FRAME {
         return Err(io::Error::new(
             ErrorKind::InvalidInput,
-            format!("a frame of {} bytes is over the {MAX_FRAME}-byte limit", payload.len()),
+            format!(
+                "a frame of {} bytes is over the {MAX_FRAME}-byte limit",
+                payload.len()
+            ),
         ));
     }
     let len = payload.len() as u32; // at most MAX_FRAME, so it fits

@@ -22,7 +22,10 @@ pub fn map_isolated(
     spawn_worker: &dyn Fn() -> Command,
     items: &[u64],
 ) -> io::Result<Vec<Result<u64, Crash>>> {
-    items.iter().map(|&item| square_alone(spawn_worker, item)).collect()
+    items
+        .iter()
+        .map(|&item| square_alone(spawn_worker, item))
+        .collect()
 }
 
 /// Runs one worker for one item: `Ok(Ok(square))`, or `Ok(Err(crash))` if the worker failed.
@@ -40,7 +43,9 @@ fn square_alone(spawn_worker: &dyn Fn() -> Command, item: u64) -> io::Result<Res
         let _ = stdout.read_to_string(&mut answer);
     }
     let status = child.wait()?;
-    let exitcode = status.code().unwrap_or_else(|| -status.signal().unwrap_or(0));
+    let exitcode = status
+        .code()
+        .unwrap_or_else(|| -status.signal().unwrap_or(0));
     match answer.trim().parse() {
         Ok(square) if status.success() => Ok(Ok(square)),
         _ => Ok(Err(Crash { exitcode })),
