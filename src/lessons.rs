@@ -5,6 +5,7 @@
 //! is lesson 0). The chapters, the Python scripts they show and the Rust sources they include
 //! are all compiled in, so `lesson N` works from any directory, and shows what the book shows.
 
+use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Result, bail};
@@ -402,7 +403,21 @@ impl Layout<'_, '_> {
             self.out.flush()?;
         }
         let output = if self.live {
-            run_demo(words)?
+            // Beside the text, nothing shows until the demo is done: say what is running.
+            let status = beside && std::io::stdout().is_terminal();
+            if status {
+                write!(
+                    self.out,
+                    "{}",
+                    term::dim(&format!("running demo {}…", words.join(" ")))
+                )?;
+                self.out.flush()?;
+            }
+            let output = run_demo(words);
+            if status {
+                write!(self.out, "\r\u{1b}[K")?;
+            }
+            output?
         } else {
             format!("(demo {} runs here)\n", words.join(" "))
         };

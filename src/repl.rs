@@ -302,12 +302,18 @@ pub fn history_path() -> Option<PathBuf> {
 
 /// Print what went wrong with a line: one line on stderr.
 fn report(e: &anyhow::Error) {
-    let text = if lessons::is_interrupted(e) {
-        term::interrupted(&engine::Error::Interrupted.to_string())
+    if lessons::is_interrupted(e) {
+        // At a terminal the `^C` echo is on this line: write over it.
+        let start = if std::io::stderr().is_terminal() {
+            "\r"
+        } else {
+            ""
+        };
+        let text = term::interrupted(&engine::Error::Interrupted.to_string());
+        eprintln!("{start}{text}");
     } else {
-        term::error(&format!("{e:#}"))
-    };
-    eprintln!("{text}");
+        eprintln!("{}", term::error(&format!("{e:#}")));
+    }
 }
 
 /// Open the REPL (or run the script on stdin), until `quit` or end of input.
