@@ -99,7 +99,16 @@ pub fn run(command: &Command, out: Out) -> Result<()> {
         Command::Sys => crate::sys::run(out),
         Command::Bench(args) => crate::bench::run(args, out),
         Command::Book(args) => crate::book::run(args, out),
-        other => anyhow::bail!("`{}` is not built yet", name(other)),
+        Command::Check { n } => {
+            // Ctrl-C stops the graders (they run in their own process group) and reaps them.
+            let stopped = crate::engine::cancel::requested;
+            match crate::grade::Workbook::default().check_until(*n, out, &stopped)? {
+                Some(_) => Ok(()),
+                None => Err(crate::engine::Error::Interrupted.into()),
+            }
+        }
+        Command::Hint { n } => crate::grade::hint(*n, out),
+        Command::Watch => crate::grade::watch(out, &crate::engine::cancel::requested),
     }
 }
 
