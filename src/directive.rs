@@ -89,7 +89,7 @@ fn procbook(arg: &str) -> Piece<'_> {
 
 /// The lines between `ANCHOR: name` and `ANCHOR_END: name` in `source`, without any anchor
 /// lines, as mdBook's include does; `None` if the anchor is not there.
-pub fn anchored<'s>(source: &'s str, anchor: &str) -> Option<String> {
+pub fn anchored(source: &str, anchor: &str) -> Option<String> {
     let mut inside = false;
     let mut found = false;
     let mut lines = Vec::new();

@@ -103,6 +103,8 @@ pub struct Process {
 
 impl Process {
     /// `Process(target=task, args=(arg,))`: not started until [`ProcessBuilder::start`].
+    // Returns a builder on purpose: as in Python, creating a process does not start it.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new<A: Serialize, R>(task: &'static Task<A, R>, arg: A) -> ProcessBuilder {
         ProcessBuilder {
             task: task.name,
