@@ -22,8 +22,9 @@ use crate::engine::cancel;
 /// How long one capture may take before the build gives up on it.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Demos that measure time: they run alone, with no other capture competing for the cores.
-const TIMED_DEMOS: &[&str] = &["gil", "bench", "costs", "memory"];
+/// Demos that measure time or load: they run alone, with no other capture competing for the
+/// cores (`sys` shows each core's load).
+const TIMED_DEMOS: &[&str] = &["gil", "start-methods", "sys"];
 
 /// What a Python snippet that measures time calls (sleeping is not measuring).
 const CLOCKS: &[&str] = &[

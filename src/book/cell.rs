@@ -5,43 +5,7 @@
 use std::fmt::Write as _;
 
 use super::capture::{Captured, utc_minute};
-
-/// One exercise as the book lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exercise {
-    /// `ex03_start_process`
-    pub name: String,
-    /// `exercises/src/ex03_start_process.rs`
-    pub file: String,
-    /// One line on what it asks.
-    pub summary: String,
-}
-
-impl Exercise {
-    /// The number in its name: 3 for `ex03_start_process`.
-    pub fn number(&self) -> Option<u32> {
-        let digits: String = self
-            .name
-            .trim_start_matches(|c: char| !c.is_ascii_digit())
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
-    }
-
-    /// The filter `cargo test -p exercises` takes for this exercise: `ex03`.
-    pub fn test_filter(&self) -> String {
-        self.name
-            .split('_')
-            .next()
-            .unwrap_or(&self.name)
-            .to_string()
-    }
-}
-
-/// Shown in place of the exercise list when the exercises cannot be listed.
-pub const NO_EXERCISES_YET: &str = "The exercises for this chapter are not listed yet: this \
-book was built before procbook's grader could list them. Run `procbook check` to see them all.";
+use crate::grade::ExerciseInfo;
 
 /// The output of a run, like a notebook cell's, with where and when it was captured.
 pub fn output(command: &str, captured: &Captured) -> String {
@@ -61,8 +25,7 @@ pub fn output(command: &str, captured: &Captured) -> String {
     );
     let output = captured.output.trim_end_matches('\n');
     let fence = fence_for(output);
-    // mdBook's own `{{#include}}` runs after this and must not act on a run's output.
-    let output = output.replace("{{#", "\\{{#");
+    let output = shield(output);
     format!(
         "<div class=\"procbook-output\">\n\n{fence}text\n{output}\n{fence}\n\n\
          <p class=\"procbook-caption\">{caption}</p>\n\n</div>\n"
@@ -90,7 +53,7 @@ pub fn try_it(words: &[&str]) -> String {
 }
 
 /// The exercises that go with a chapter.
-pub fn exercises(list: &[Exercise]) -> String {
+pub fn exercises(list: &[ExerciseInfo]) -> String {
     if list.is_empty() {
         return "<div class=\"procbook-exercises\">\n\nThis chapter has no exercises of its \
                 own.\n\n</div>\n"
@@ -98,28 +61,40 @@ pub fn exercises(list: &[Exercise]) -> String {
     }
     let mut md = String::from("<div class=\"procbook-exercises\">\n\n");
     for ex in list {
-        let n = ex.number().map(|n| n.to_string()).unwrap_or_default();
+        // `cargo test -p exercises ex03` runs exercise 3's grader.
+        let filter = ex.name.split('_').next().unwrap_or(&ex.name);
         let _ = write!(
             md,
             "- **Exercise {n}: `{}`**: {}\\\n  Edit `{}`, then run \
-             `cargo test -p exercises {}` (or `check {n}` in the REPL). Stuck? `hint {n}`.\n",
+             `cargo test -p exercises {filter}` (or `check {n}` in the REPL). Stuck? `hint {n}`.\n",
             ex.name,
             ex.summary,
-            ex.file,
-            ex.test_filter()
+            ex.path.display(),
+            n = ex.number,
         );
     }
     md.push_str("\n</div>\n");
     md
 }
 
-/// A placeholder where the exercise list will be.
-pub fn exercises_missing(why: &str) -> String {
-    format!(
-        "<div class=\"procbook-exercises procbook-missing\">\n\n{NO_EXERCISES_YET}\n\
-         <!-- {} -->\n\n</div>\n",
-        why.replace("--", "- -")
-    )
+/// `text` with every `{{#…}}` escaped as `\{{#…}}`, which mdBook's own link preprocessor
+/// (it runs after this one) turns back into `{{#…}}` instead of acting on it.
+pub fn shield(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut rest = line;
+        while let Some(at) = rest.find("{{#") {
+            let escaped = rest[..at].ends_with('\\');
+            out.push_str(&rest[..at]);
+            if !escaped && rest[at..].contains("}}") {
+                out.push('\\');
+            }
+            out.push_str("{{#");
+            rest = &rest[at + 3..];
+        }
+        out.push_str(rest);
+    }
+    out
 }
 
 /// A code fence longer than any run of backticks in `text`.
@@ -180,15 +155,25 @@ mod tests {
         let line = try_it(&["demo", "pool", "--workers", "3"]);
         assert!(line.contains("<code>procbook demo pool --workers 3</code>"));
         assert!(line.contains("or in the REPL:</span> <code>demo pool --workers 3</code>"));
-        let ex = Exercise {
+        let ex = ExerciseInfo {
+            number: 3,
             name: "ex03_start_process".into(),
-            file: "exercises/src/ex03_start_process.rs".into(),
+            chapter: 4,
+            path: "exercises/src/ex03_start_process.rs".into(),
             summary: "Start a child.".into(),
+            hint: String::new(),
         };
-        assert_eq!(ex.number(), Some(3));
         let list = exercises(&[ex]);
         assert!(list.contains("`cargo test -p exercises ex03`"), "{list}");
         assert!(list.contains("`hint 3`"), "{list}");
+    }
+
+    #[test]
+    fn directives_in_output_are_shielded_from_mdbook() {
+        assert_eq!(
+            shield("a {{#include x}} b\n{{# alone\n"),
+            "a \\{{#include x}} b\n{{# alone\n"
+        );
     }
 
     #[test]

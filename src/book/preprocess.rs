@@ -13,7 +13,7 @@ use mdbook_preprocessor::book::{Book, BookItem};
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
 
 use super::capture::{self, Job, Outcome};
-use super::cell::{self, Exercise};
+use super::cell;
 use crate::commands::{Cli, Command};
 use crate::demos::{self, Out};
 use crate::directive::{self, Piece};
@@ -221,17 +221,9 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
 
     let mut lists = BTreeMap::new();
     for n in chapters_with_exercises {
-        let list = match chapter_exercises(n) {
-            Ok(list) => cell::exercises(&list),
-            Err(e) => {
-                let note = format!("exercise lists are placeholders: {e:#}");
-                if !report.notes.contains(&note) {
-                    report.notes.push(note);
-                }
-                cell::exercises_missing(&format!("{e:#}"))
-            }
-        };
-        lists.insert(n, list);
+        let list = crate::grade::exercises_for_chapter(n)
+            .with_context(|| format!("listing the exercises of chapter {n}"))?;
+        lists.insert(n, cell::exercises(&list));
     }
 
     book.for_each_mut(|item| {
@@ -250,8 +242,18 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
     Ok(report)
 }
 
-/// The chapter with each `{{#procbook}}` directive replaced by its cell; everything else,
-/// mdBook's own `{{#include}}` too, is left as written.
+/// The code an `{{#include path:anchor}}` with a named anchor stands for, dedented as the
+/// REPL shows it (mdBook would keep the indentation, which a side-by-side column cannot
+/// spare). Whole files and line ranges are left to mdBook.
+fn included(dir: &Path, path: &str, anchor: Option<&str>) -> Option<String> {
+    let anchor = anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit() || c == ':'))?;
+    let source = std::fs::read_to_string(directive::resolve(dir, path)).ok()?;
+    let code = directive::anchored(&source, anchor)?;
+    Some(cell::shield(code.trim_end_matches('\n')))
+}
+
+/// The chapter with each `{{#procbook}}` directive replaced by its cell and each anchored
+/// include by its code; everything else is left as written for mdBook.
 fn rewrite(
     content: &str,
     dir: &Path,
@@ -265,8 +267,8 @@ fn rewrite(
                 out.push_str(text);
                 continue;
             }
-            Piece::Include { .. } => {
-                out.push_str(&written(&piece));
+            Piece::Include { path, anchor } => {
+                out.push_str(&included(dir, path, anchor).unwrap_or_else(|| written(&piece)));
                 continue;
             }
             Piece::Demo(words) => {
@@ -314,11 +316,6 @@ fn written(piece: &Piece) -> String {
         Piece::Exercises(n) => format!("{{{{#procbook exercises {n}}}}}"),
         Piece::Unknown(what) => format!("{{{{#procbook {what}}}}}"),
     }
-}
-
-/// The exercises that go with chapter `n`, from the grader's manifest.
-fn chapter_exercises(_n: u32) -> Result<Vec<Exercise>> {
-    bail!("the grader (src/grade.rs) cannot list a chapter's exercises yet")
 }
 
 /// Is `words` (as in `{{#procbook try WORDS}}`) a command procbook understands? The same
@@ -408,8 +405,19 @@ mod tests {
     fn rewriting_keeps_includes_and_indents_cells() {
         let mut cells = BTreeMap::new();
         cells.insert(Job::Demo(vec!["four".into()]), "A\n\nB\n".to_string());
-        let md = "- item\n  {{#procbook demo four}}\n{{#include ../x.rs:demo}}\n";
-        let got = rewrite(md, Path::new("."), &cells, &BTreeMap::new());
-        assert_eq!(got, "- item\n  A\n\n  B\n\n{{#include ../x.rs:demo}}\n");
+        let md = "- item\n  {{#procbook demo four}}\n{{#include x.rs:demo}}\n{{#include x.rs}}\n";
+        let dir = std::env::temp_dir().join(format!("procbook-rewrite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("x.rs"),
+            "fn f() {\n    // ANCHOR: demo\n    let a = 1;\n        b(a);\n    // ANCHOR_END: demo\n}\n",
+        )
+        .unwrap();
+        let got = rewrite(md, &dir, &cells, &BTreeMap::new());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            got,
+            "- item\n  A\n\n  B\n\nlet a = 1;\n    b(a);\n{{#include x.rs}}\n"
+        );
     }
 }

@@ -1,0 +1,778 @@
+//! The book, end to end: `procbook book` builds it in seconds with real captured output; every
+//! chapter exists, every link, include and "Try it" command holds, every Python snippet runs;
+//! the preprocessor also works as the stock `mdbook` tool calls it; `--serve` stays on
+//! 127.0.0.1 and stops on Ctrl-C; and headless Chromium shows every chapter without errors
+//! (screenshots in target/book-screenshots/).
+
+#[path = "book/chromium.rs"]
+mod chromium;
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use procbook::directive::{self, Piece};
+use support::{TAG_ENV, assert_none_left, procbook, run, tag};
+
+/// The whole book, demos and Python included, must build within this.
+const BUILD_LIMIT: Duration = Duration::from_secs(180);
+/// …and, to count as "seconds, not minutes", within this.
+const SECONDS: Duration = Duration::from_secs(60);
+const GRACE: Duration = Duration::from_secs(5);
+
+fn book_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src")
+}
+
+/// A fresh folder for this test run under target/tmp.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("making a scratch folder");
+    dir
+}
+
+/// The book, built once for every test in this file that reads the HTML.
+struct Built {
+    dest: PathBuf,
+    took: Duration,
+    stdout: String,
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Result<Built, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let dest = scratch("book-html");
+        let tag = tag("book");
+        let started = Instant::now();
+        let out = run(
+            procbook(
+                &tag,
+                &["book", "--dest", dest.to_str().expect("utf-8 path")],
+            ),
+            "",
+            BUILD_LIMIT,
+        );
+        let took = started.elapsed();
+        assert_none_left(&tag, GRACE);
+        if out.code != Some(0) {
+            return Err(format!("the book did not build: {out:?}"));
+        }
+        Ok(Built {
+            dest,
+            took,
+            stdout: out.stdout,
+        })
+    });
+    built.as_ref().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The chapters SUMMARY.md lists, as (title, file.md), in order.
+fn summary() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(book_src().join("SUMMARY.md")).expect("SUMMARY.md");
+    let mut chapters = Vec::new();
+    for line in text.lines() {
+        let Some(open) = line.find('[') else { continue };
+        let Some(close) = line[open..].find("](").map(|i| open + i) else {
+            continue;
+        };
+        let Some(end) = line[close..].find(')').map(|i| close + i) else {
+            continue;
+        };
+        let target = &line[close + 2..end];
+        if !target.is_empty() {
+            chapters.push((line[open + 1..close].to_string(), target.to_string()));
+        }
+    }
+    chapters
+}
+
+/// Every chapter's markdown, by file name.
+fn chapters() -> BTreeMap<String, String> {
+    summary()
+        .into_iter()
+        .map(|(_, file)| {
+            let text = std::fs::read_to_string(book_src().join(&file))
+                .unwrap_or_else(|e| panic!("SUMMARY.md lists {file}, which cannot be read: {e}"));
+            (file, text)
+        })
+        .collect()
+}
+
+fn html_name(md: &str) -> String {
+    md.strip_suffix(".md").unwrap_or(md).to_string() + ".html"
+}
+
+#[test]
+fn the_book_builds_in_seconds() {
+    let built = built();
+    eprintln!(
+        "the whole book built in {:.1}s:\n{}",
+        built.took.as_secs_f64(),
+        built.stdout
+    );
+    assert!(
+        built.took < SECONDS,
+        "building the book took {:?}, not seconds",
+        built.took
+    );
+    assert!(built.stdout.contains("Captured "), "{}", built.stdout);
+    assert!(built.dest.join("index.html").is_file());
+    assert!(
+        built.dest.join("searchindex.json").is_file()
+            || std::fs::read_dir(&built.dest)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("searchindex")),
+        "search is on, so there is a search index"
+    );
+}
+
+#[test]
+fn every_chapter_in_summary_exists_and_has_html() {
+    let built = built();
+    let listed = summary();
+    assert!(listed.len() >= 13, "intro and 12 chapters: {listed:?}");
+    for (title, file) in &listed {
+        assert!(book_src().join(file).is_file(), "{title}: no {file}");
+        let html = built.dest.join(html_name(file));
+        let page = std::fs::read_to_string(&html)
+            .unwrap_or_else(|e| panic!("{title}: no {}: {e}", html.display()));
+        assert!(page.contains("<main>"), "{} has no content", html.display());
+    }
+}
+
+/// `href="…"` and `src="…"` values in an HTML page.
+fn links(page: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for attr in ["href=\"", "src=\""] {
+        let mut rest = page;
+        while let Some(at) = rest.find(attr) {
+            rest = &rest[at + attr.len()..];
+            if let Some(end) = rest.find('"') {
+                found.push(rest[..end].replace("&amp;", "&"));
+                rest = &rest[end..];
+            }
+        }
+    }
+    found
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) if u8::from_str_radix(hex, 16).is_ok() => {
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn no_internal_link_is_broken() {
+    let built = built();
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&built.dest)
+        .expect("the built book")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    pages.sort();
+    let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut ids_of = |file: &Path| -> BTreeSet<String> {
+        ids.entry(file.to_path_buf())
+            .or_insert_with(|| {
+                let page = std::fs::read_to_string(file).unwrap_or_default();
+                page.split(" id=\"")
+                    .skip(1)
+                    .filter_map(|s| s.split('"').next())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .clone()
+    };
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("a page");
+        for link in links(&text) {
+            let external = ["http:", "https:", "mailto:", "javascript:", "data:", "//"]
+                .iter()
+                .any(|p| link.starts_with(p));
+            if external || link.is_empty() {
+                continue;
+            }
+            checked += 1;
+            let (path, fragment) = link.split_once('#').unwrap_or((&link, ""));
+            let path = path.split('?').next().unwrap_or("");
+            let target = if path.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(percent_decoded(path))
+            };
+            let name = page.file_name().unwrap().to_string_lossy().to_string();
+            if !target.exists() {
+                broken.push(format!("{name}: {link} (no {})", target.display()));
+            } else if !fragment.is_empty()
+                && target.extension().is_some_and(|x| x == "html")
+                && !ids_of(&target).contains(&percent_decoded(fragment))
+            {
+                broken.push(format!("{name}: {link} (no id \"{fragment}\")"));
+            }
+        }
+    }
+    eprintln!("checked {checked} internal links in {} pages", pages.len());
+    assert!(
+        broken.is_empty(),
+        "broken links:\n  {}",
+        broken.join("\n  ")
+    );
+}
+
+#[test]
+fn every_include_resolves_to_a_file_and_anchor() {
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for (file, text) in chapters() {
+        let dir = book_src().join(&file).parent().unwrap().to_path_buf();
+        for piece in directive::parse(&text) {
+            let Piece::Include { path, anchor } = piece else {
+                continue;
+            };
+            count += 1;
+            let target = directive::resolve(&dir, path);
+            let Ok(source) = std::fs::read_to_string(&target) else {
+                problems.push(format!("{file}: {{{{#include {path}}}}}: no such file"));
+                continue;
+            };
+            if let Some(anchor) =
+                anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit() || c == ':'))
+            {
+                match directive::anchored(&source, anchor) {
+                    Some(code) if !code.trim().is_empty() => {}
+                    Some(_) => problems.push(format!("{file}: {path}:{anchor} is empty")),
+                    None => problems.push(format!("{file}: {path} has no anchor {anchor}")),
+                }
+            }
+        }
+    }
+    eprintln!("{count} includes checked");
+    assert!(count > 0, "the book includes real code");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_try_line_is_a_command_of_the_table() {
+    let mut tried = Vec::new();
+    let mut problems = Vec::new();
+    for (file, text) in chapters() {
+        for piece in directive::parse(&text) {
+            if let Piece::Try(words) = piece {
+                tried.push(words.join(" "));
+                if let Err(e) = procbook::book::preprocess::check_try(&words) {
+                    problems.push(format!("{file}: {e:#}"));
+                }
+            }
+        }
+    }
+    eprintln!("try lines: {tried:?}");
+    assert!(
+        tried.iter().any(|t| t.starts_with("demo pool")),
+        "{tried:?}"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_python_snippet_runs_and_exits_0() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: python3 is not installed, the Python snippets were not run");
+        return;
+    }
+    let dir = book_src().join("python");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("book/src/python")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let tag = tag("python");
+    for file in &files {
+        let started = Instant::now();
+        let mut cmd = Command::new("python3");
+        cmd.arg(file)
+            .current_dir(book_src())
+            .env(TAG_ENV, &tag)
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        let out = run(cmd, "", Duration::from_secs(60));
+        let name = file.file_name().unwrap().to_string_lossy();
+        eprintln!(
+            "{name}: exit {:?} in {:.2}s",
+            out.code,
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(
+            out.code,
+            Some(0),
+            "python3 {name} failed:\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(
+            !out.stdout.trim().is_empty(),
+            "python3 {name} printed nothing"
+        );
+    }
+    assert_none_left(&tag, GRACE);
+}
+
+/// How many output cells a chapter asks for: (demos, Python runs).
+fn cells_in(text: &str) -> (usize, usize) {
+    let pieces = directive::parse(text);
+    let demos = pieces
+        .iter()
+        .filter(|p| matches!(p, Piece::Demo(_)))
+        .count();
+    let python = pieces
+        .iter()
+        .filter(|p| matches!(p, Piece::Python(_)))
+        .count();
+    (demos, python)
+}
+
+/// Does `text` contain `pid ` followed by digits?
+fn has_pid(text: &str) -> bool {
+    text.match_indices("pid ").any(|(at, _)| {
+        text[at + 4..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+#[test]
+fn captured_output_shows_real_pids_and_worker_names() {
+    let built = built();
+    let python = Command::new("python3").arg("--version").output().is_ok();
+    let mut all_cells = String::new();
+    for (file, text) in chapters() {
+        let page = std::fs::read_to_string(built.dest.join(html_name(&file))).expect("a page");
+        let (demos, pythons) = cells_in(&text);
+        let cells: Vec<&str> = page.split("<div class=\"procbook-output").skip(1).collect();
+        assert_eq!(
+            cells.len(),
+            demos + pythons,
+            "{file}: one output cell per demo and Python directive"
+        );
+        let captured_demos = page.matches("Captured by <code>procbook demo ").count();
+        assert_eq!(captured_demos, demos, "{file}: a caption per demo");
+        if python {
+            assert_eq!(
+                page.matches("Captured by <code>python3 ").count(),
+                pythons,
+                "{file}: a caption per Python run"
+            );
+        }
+        for cell in &cells {
+            let cell = &cell[..cell.find("</div>").unwrap_or(cell.len())];
+            assert!(
+                cell.contains(" UTC, on "),
+                "{file}: a cell says when and on how many cores: {cell}"
+            );
+        }
+        assert!(
+            !page.contains("{{#procbook"),
+            "{file}: a directive was left in the page"
+        );
+        all_cells.extend(cells.iter().map(|c| c.to_string()));
+    }
+    assert!(has_pid(&all_cells), "captured output shows PIDs");
+    assert!(
+        all_cells.contains("SpawnPoolWorker-"),
+        "captured output names pool workers"
+    );
+    let pool = std::fs::read_to_string(built.dest.join("06-creating-a-pool.html")).unwrap();
+    assert!(
+        pool.contains("[SpawnPoolWorker-1 pid "),
+        "chapter 6 shows its pool's workers"
+    );
+}
+
+/// A small book of its own, for the tests that need a build but not the whole book.
+fn fixture_book(name: &str, chapter: &str) -> PathBuf {
+    let root = scratch(name);
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("book.toml"),
+        "[book]\ntitle = \"fixture\"\n\n[preprocessor.procbook]\ncommand = \"false\"\nbefore = [\"links\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/SUMMARY.md"),
+        "# Summary\n\n- [One](one.md)\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/one.md"), chapter).unwrap();
+    std::fs::write(
+        root.join("src/code.rs"),
+        "// ANCHOR: here\nfn here() {}\n// ANCHOR_END: here\n",
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn a_bad_directive_fails_the_build_naming_its_chapter() {
+    let root = fixture_book(
+        "bad-book",
+        "# One\n\n{{#procbook frobnicate}}\n\n{{#procbook try demo nope}}\n\n\
+         {{#procbook demo pool --workers 0}}\n\n{{#include code.rs:nowhere}}\n\n\
+         {{#include code.rs:here}}\n\n{{#procbook python missing.py}}\n",
+    );
+    let tag = tag("bad-book");
+    let mut cmd = procbook(
+        &tag,
+        &["book", "--dest", root.join("out").to_str().unwrap()],
+    );
+    cmd.env("PROCBOOK_BOOK", &root);
+    let out = run(cmd, "", Duration::from_secs(60));
+    assert_none_left(&tag, GRACE);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    for expected in [
+        "one.md: {{#procbook frobnicate}}: not a procbook directive",
+        "one.md: {{#procbook try demo nope}}: there is no demo `nope`",
+        "one.md: {{#procbook demo pool --workers 0}}: `procbook demo pool --workers 0` cannot run",
+        "one.md: {{#include code.rs:nowhere}}:",
+        "has no `ANCHOR: nowhere`",
+        "one.md: {{#procbook python missing.py}}: no Python file",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("code.rs:here"), "{}", out.stderr);
+}
+
+#[test]
+fn the_preprocessor_speaks_mdbooks_protocol() {
+    let tag = tag("protocol");
+    let supports = |renderer: &str| {
+        run(
+            procbook(&tag, &["book", "preprocess", "supports", renderer]),
+            "",
+            Duration::from_secs(30),
+        )
+        .code
+    };
+    assert_eq!(supports("html"), Some(0));
+    assert_ne!(supports("latex"), Some(0));
+
+    // What `mdbook build` sends: [context, book] as JSON on stdin.
+    use mdbook_preprocessor::book::{Book, BookItem, Chapter};
+    let root = fixture_book("protocol-book", "unused");
+    let config = mdbook_preprocessor::config::Config::default();
+    let ctx = mdbook_preprocessor::PreprocessorContext::new(root.clone(), config, "html".into());
+    let chapter = Chapter::new(
+        "One",
+        "# One\n\n{{#procbook demo process}}\n\n{{#procbook try demo four}}\n\n```rust\n{{#include code.rs:here}}\n```\n\n```rust\n{{#include code.rs}}\n```\n".into(),
+        "one.md",
+        vec![],
+    );
+    let book = Book::new_with_items(vec![BookItem::Chapter(chapter)]);
+    let input = serde_json::to_string(&(&ctx, &book)).unwrap();
+    let out = run(
+        procbook(&tag, &["book", "preprocess"]),
+        &input,
+        Duration::from_secs(60),
+    );
+    assert_none_left(&tag, GRACE);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let back: Book = serde_json::from_str(&out.stdout).expect("a book back on stdout");
+    let Some(BookItem::Chapter(chapter)) = back.items.first() else {
+        panic!("no chapter came back: {back:?}");
+    };
+    let content = &chapter.content;
+    assert!(
+        content.contains("<div class=\"procbook-output\">"),
+        "{content}"
+    );
+    assert!(content.contains("[Process-1 pid "), "{content}");
+    assert!(
+        content.contains("Captured by <code>procbook demo process</code> on "),
+        "{content}"
+    );
+    assert!(
+        content.contains("<code>procbook demo four</code>"),
+        "{content}"
+    );
+    assert!(
+        content.contains("```rust\nfn here() {}\n```"),
+        "an anchored include is the anchored code: {content}"
+    );
+    assert!(
+        content.contains("{{#include code.rs}}"),
+        "a whole-file include is left for mdBook: {content}"
+    );
+    assert!(out.stderr.contains("Captured 1 outputs"), "{}", out.stderr);
+}
+
+/// One HTTP GET; the status line and body.
+fn get(port: u16, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connecting to the server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+fn serve_answers_on_localhost_only_and_stops_on_ctrl_c() {
+    let root = fixture_book("serve-book", "# One\n\n{{#procbook demo four}}\n");
+    let tag = tag("serve");
+    let mut cmd = procbook(
+        &tag,
+        &[
+            "book",
+            "--serve",
+            "--dest",
+            root.join("out").to_str().unwrap(),
+        ],
+    );
+    cmd.env("PROCBOOK_BOOK", &root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn().expect("starting procbook book --serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("procbook book --serve says where it serves")
+            .expect("reading its output");
+        if let Some(rest) = line.strip_prefix("Serving the book on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let port: u16 = url["http://127.0.0.1:".len()..]
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+
+    let (status, body) = get(port, "/");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.contains("<title>"), "{body}");
+    let (status, body) = get(port, "/one.html");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.contains("procbook-output"), "{body}");
+    assert_eq!(get(port, "/../book.toml").0, "HTTP/1.1 404 Not Found");
+    assert_eq!(get(port, "/nothing-here.html").0, "HTTP/1.1 404 Not Found");
+
+    // Ctrl-C: the server stops and procbook exits cleanly, quickly.
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "--serve ignored Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("Stopped serving")),
+        "{rest:?}"
+    );
+    assert_none_left(&tag, GRACE);
+}
+
+/// Where the screenshots go: target/book-screenshots.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("book-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn chromium_shows_every_chapter_with_output_search_and_no_errors() {
+    let Some(exe) = chromium::find() else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "chromium is not installed, and CI must run the browser test (apt-get install chromium)"
+            );
+        }
+        eprintln!("\n\n*** SKIPPED: chromium not installed (apt-get install chromium) ***\n\n");
+        return;
+    };
+    let built = built();
+    let shots = screenshots();
+    let profile = scratch("chromium-profile");
+    let tag = tag("chromium");
+    let mut browser = chromium::Browser::launch(&exe, &profile, (TAG_ENV, &tag));
+    let page = browser.new_page(1400, 1000);
+    let listed = summary();
+    let mut problems = Vec::new();
+
+    // The error check can fail: a console.error on a page is seen.
+    browser.navigate(
+        &page,
+        &format!("file://{}", built.dest.join("index.html").display()),
+    );
+    browser.eval(&page, "console.error('procbook self-check')");
+    let seen = browser.errors(&page);
+    assert!(
+        seen.iter().any(|e| e.contains("procbook self-check")),
+        "console errors are not being collected: {seen:?}"
+    );
+
+    for (title, file) in &listed {
+        let html = html_name(file);
+        browser.clear_events();
+        browser.navigate(
+            &page,
+            &format!("file://{}", built.dest.join(&html).display()),
+        );
+
+        // The sidebar lists every chapter.
+        let sidebar = browser.eval(
+            &page,
+            "Array.from(document.querySelectorAll('#mdbook-sidebar a[href]')).map(a => a.getAttribute('href'))",
+        );
+        let hrefs: Vec<&str> = sidebar
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        for (_, other) in &listed {
+            let want = html_name(other);
+            if !hrefs.iter().any(|h| {
+                h.split('#').next() == Some(want.as_str()) || h.ends_with(&format!("/{want}"))
+            }) {
+                problems.push(format!(
+                    "{html}: the sidebar has no link to {want} (it has {hrefs:?})"
+                ));
+            }
+        }
+
+        // The captured output is on the page, with PIDs where a demo ran.
+        let text = chapters()[file].clone();
+        let (demos, _) = cells_in(&text);
+        let cells = browser.eval(
+            &page,
+            "Array.from(document.querySelectorAll('.procbook-output pre')).map(p => p.innerText)",
+        );
+        let cells: Vec<&str> = cells
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if cells.len() < demos {
+            problems.push(format!(
+                "{html}: {} output blocks shown, {demos} demos",
+                cells.len()
+            ));
+        }
+        if demos > 0 && !cells.iter().any(|c| has_pid(c)) {
+            problems.push(format!("{html}: no PIDs in the captured output shown"));
+        }
+        let visible = browser.eval(
+            &page,
+            "Array.from(document.querySelectorAll('.procbook-output')).every(e => e.getBoundingClientRect().height > 0)",
+        );
+        if visible != serde_json::json!(true) {
+            problems.push(format!("{html}: an output cell is hidden"));
+        }
+
+        let stem = html.trim_end_matches(".html");
+        browser.screenshot(&page, &shots.join(format!("{stem}.png")), true);
+        let has_columns = browser.eval(
+            &page,
+            "(() => { const s = document.querySelector('.side-by-side'); if (!s) return false; \
+             s.scrollIntoView(); window.scrollBy(0, -20); return true; })()",
+        );
+        if has_columns == serde_json::json!(true) {
+            browser.screenshot(
+                &page,
+                &shots.join(format!("{stem}-side-by-side.png")),
+                false,
+            );
+        }
+        for error in browser.errors(&page) {
+            problems.push(format!("{html} ({title}): {error}"));
+        }
+    }
+
+    // Search finds "pool".
+    browser.clear_events();
+    browser.navigate(
+        &page,
+        &format!(
+            "file://{}?search=pool",
+            built.dest.join("index.html").display()
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let hits = loop {
+        let hits = browser.eval(
+            &page,
+            "document.querySelectorAll('#mdbook-searchresults li').length",
+        );
+        let hits = hits.as_u64().unwrap_or(0);
+        if hits > 0 || Instant::now() > deadline {
+            break hits;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    browser.screenshot(&page, &shots.join("search-pool.png"), false);
+    if hits == 0 {
+        problems.push("searching for \"pool\" found nothing".into());
+    }
+    for error in browser.errors(&page) {
+        problems.push(format!("search page: {error}"));
+    }
+    browser.close();
+    assert_none_left(&tag, Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(&profile);
+    eprintln!(
+        "{} chapters looked at in Chromium; search for \"pool\": {hits} results; screenshots in {}",
+        listed.len(),
+        shots.display()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
