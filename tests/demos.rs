@@ -120,11 +120,14 @@ fn figure(text: &str) -> u64 {
 #[test]
 fn gil_runs_every_variant_to_the_same_answer_on_real_processes() {
     let out = demo("gil", &[], Duration::from_secs(120));
-    for row in ["Rust, serial (one thread)", "Rust, ", "Rust, "] {
-        line(&out, row);
-    }
+    let rows = |prefix: &str| out.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(
+        rows("Rust, "),
+        4,
+        "serial, threads, threads + GIL, processes:\n{out}"
+    );
+    line(&out, "Rust, serial (one thread) ");
     assert!(out.contains(" threads + GIL "), "{out}");
-    assert!(out.contains(" processes "), "{out}");
     // The check line is printed only when every run agreed (the demo fails otherwise).
     let check = line(&out, "check: every Rust run counted ");
     let primes = check
@@ -137,8 +140,10 @@ fn gil_runs_every_variant_to_the_same_answer_on_real_processes() {
     assert!(workers.len() >= 2, "the pool's workers: {workers:?}\n{out}");
     let me = main_pid(&out);
     assert!(workers.iter().all(|(_, pid)| *pid != me), "{out}");
+    let distinct: BTreeSet<u32> = workers.iter().map(|(_, pid)| *pid).collect();
+    assert_eq!(distinct.len(), workers.len(), "{workers:?}");
     if has_python() {
-        line(&out, "Python 3");
+        assert_eq!(rows("Python"), 3, "serial, threads, processes:\n{out}");
         line(&out, "    Python's pool workers: pid ");
         assert!(
             check.ends_with("in its smaller job (Rust agrees)"),

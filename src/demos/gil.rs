@@ -9,7 +9,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use super::tasks::COUNT_PRIMES;
@@ -57,35 +57,34 @@ pub fn count_primes_task(part: Range<u64>) -> u64 {
 }
 
 // ANCHOR: demo
-/// One part of the job. Under a GIL, a thread must hold the lock to compute, and gives it up
-/// every switch interval so that a waiting thread gets a turn.
+/// Count the primes in one part. Under a GIL, a thread computes only while it holds the lock,
+/// and every switch interval (5 ms) hands it over if another thread is waiting.
 pub fn count_primes(part: Range<u64>, gil: Option<&Gil>) -> u64 {
     let mut held = gil.map(Gil::acquire);
     let mut count = 0;
-    for n in part {
+    for n in part.take_while(|_| !cancel::requested()) {
         if let Some(held) = &mut held {
             held.every_switch_interval();
-        }
-        if cancel::requested() {
-            break; // Ctrl-C: the caller sees the flag and stops
         }
         count += u64::from(is_prime(n));
     }
     count
 }
 
-/// Python: one `threading.Thread(target=count_primes, args=(part,))` per part.
-fn on_threads(parts: &[Range<u64>], gil: Option<&Gil>) -> Result<Vec<u64>> {
+/// Python: one `Thread(target=count_primes, args=(part,))` per part, then join each.
+fn on_threads(parts: &[Range<u64>], gil: Option<&Gil>) -> Vec<u64> {
     thread::scope(|s| {
         let threads: Vec<_> = (parts.iter())
             .map(|part| s.spawn(move || count_primes(part.clone(), gil)))
             .collect();
         (threads.into_iter())
-            .map(|t| t.join().map_err(|_| anyhow!("a counting thread panicked")))
+            .map(|t| t.join().expect("count_primes does not panic"))
             .collect()
     })
 }
+// ANCHOR_END: demo
 
+// ANCHOR: processes
 /// Python: `with Pool(len(parts)) as pool: pool.map(count_primes, parts, chunksize=1)`.
 fn on_processes(parts: &[Range<u64>], events: &Sender<Event>) -> Result<Vec<u64>> {
     let pool = Pool::builder()
@@ -96,7 +95,7 @@ fn on_processes(parts: &[Range<u64>], events: &Sender<Event>) -> Result<Vec<u64>
     pool.shutdown();
     Ok(counts)
 }
-// ANCHOR_END: demo
+// ANCHOR_END: processes
 
 /// A simulated GIL: one lock that every thread must hold to compute. The holder lets go every
 /// switch interval, and if another thread is waiting it waits until that one has taken the lock
@@ -358,10 +357,10 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
         Ok(())
     };
     add(measure(format!("Rust, {n} threads"), || {
-        on_threads(&parts, None)
+        Ok(on_threads(&parts, None))
     }))?;
     add(measure(format!("Rust, {n} threads + GIL"), || {
-        on_threads(&parts, Some(&gil))
+        Ok(on_threads(&parts, Some(&gil)))
     }))?;
     add(measure(format!("Rust, {n} processes"), || {
         on_processes(&parts, &tx)
