@@ -537,6 +537,16 @@ fn python_rows(n: usize, out: Out) -> Result<Option<PythonSummary>> {
                     cores,
                 };
                 show_row(out, &row)?;
+                if let Some(serial) = &serial
+                    && serial.counts != row.counts
+                {
+                    bail!(
+                        "{} counted {:?} but Python's serial run counted {:?}",
+                        row.label,
+                        row.counts,
+                        serial.counts
+                    );
+                }
                 if variant == "processes" {
                     let pids: Vec<String> = pids.iter().map(|p| format!("pid {p}")).collect();
                     writeln!(out, "    Python's pool workers: {}", pids.join(", "))?;
