@@ -39,6 +39,11 @@ fn no_core_dump() {
 
 pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     let me = current_process();
+    writeln!(
+        out,
+        "{} procbook itself: it starts a pool of 2, then one sacrificial child",
+        term::tag(&me.name, me.pid)
+    )?;
     let (tx, rx) = mpsc::channel();
 
     // ANCHOR: demo
