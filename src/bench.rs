@@ -20,6 +20,8 @@ const PYTHON_BENCH: &str = include_str!("bench/multiprocessing_bench.py");
 /// Repeats for the pool figures; the spawns, cheaper and noisier, get more.
 const REPEATS: usize = 21;
 const SPAWN_REPEATS: usize = 61;
+/// Python's side is stopped if it takes longer than this (its spawn figures are the slow part).
+const PYTHON_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// Items mapped for the per-task figure at chunksize 1 (ten times as many at the default).
 const ITEMS: usize = 2000;
 /// Workers in the pools measured: the machine's cores, at most 4, so both sides match.
@@ -153,28 +155,21 @@ pub fn measure(with_python: bool) -> Result<Report> {
     })
 }
 
-/// Run the Python side; `None` when there is no `python3`.
+/// Run the Python side from a real file (spawn and forkserver children import the main
+/// script by path); `None` when there is no `python3`.
 fn python_figures(workers: usize) -> Result<Option<PythonReport>> {
-    let output = Command::new("python3")
-        .arg("-c")
-        .arg(PYTHON_BENCH)
-        .args([REPEATS.to_string(), ITEMS.to_string(), workers.to_string()])
-        .stdin(Stdio::null())
-        .output();
-    let output = match output {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).context("running python3 for the comparison"),
+    let args = [REPEATS.to_string(), ITEMS.to_string(), workers.to_string()];
+    let Some(python) = crate::demos::python::start(
+        "multiprocessing_bench.py",
+        PYTHON_BENCH,
+        &args,
+        PYTHON_LIMIT,
+    )?
+    else {
+        return Ok(None);
     };
-    anyhow::ensure!(
-        output.status.success(),
-        "python3's benchmark failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .last()
-            .unwrap_or("")
-    );
-    let report = serde_json::from_slice(&output.stdout).context("reading python3's figures")?;
+    let out = python.finish().context("python3's side of the benchmark")?;
+    let report = serde_json::from_str(&out.join("\n")).context("reading python3's figures")?;
     Ok(Some(report))
 }
 

@@ -26,6 +26,8 @@ def process_spawn(ctx):
     p = ctx.Process(target=noop, args=(0,))
     p.start()
     p.join()
+    if p.exitcode != 0:
+        raise SystemExit(f"a {ctx.get_start_method()} child failed with exitcode {p.exitcode}")
 
 
 def per_task_us(pool, items, chunksize, repeats):

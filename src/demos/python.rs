@@ -75,7 +75,11 @@ pub fn start(
             Ok(())
         });
     }
-    let mut child = match cmd.spawn() {
+    let spawned = {
+        let _no_worker_pipes = engine::child::spawn_guard();
+        cmd.spawn()
+    };
+    let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
             let _ = fs::remove_dir_all(&dir);

@@ -48,6 +48,13 @@ pub fn panic_on(n: u64) -> u64 {
 /// Aborts the worker process outright when given 0 (a crash no `catch_unwind` can stop).
 pub fn abort_on(n: u64) -> u64 {
     if n == 0 {
+        // No core file: the crash is the lesson, not something to debug.
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit reads the struct we pass and changes only this process's limit.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
         std::process::abort();
     }
     n * n

@@ -127,9 +127,7 @@ pub fn spawn(
         // of this one spawn, under a lock, so no other worker inherits it (a worker holding
         // another's pipe would hide that one's death). Without a `pre_exec` hook, std can use
         // posix_spawn, which does not copy this process's memory map the way fork does.
-        let _only_us = SPAWNING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _only_us = spawn_guard();
         set_inheritable(&reply_writer, true).map_err(fail)?;
         let spawned = cmd.spawn();
         drop(reply_writer); // the worker holds the only write end now, so its exit is our EOF
@@ -168,6 +166,14 @@ pub fn spawn(
         replies,
         output,
     })
+}
+
+/// Hold this while starting any program outside the engine (python3, a helper): while it is
+/// held no worker's reply pipe is inheritable, so the program cannot keep one open by accident.
+pub fn spawn_guard() -> std::sync::MutexGuard<'static, ()> {
+    SPAWNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Clear or set close-on-exec on a descriptor.
