@@ -189,6 +189,10 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
     let started = Instant::now();
     let job_list: Vec<Job> = jobs.keys().cloned().collect();
     let results = capture::run_all(&job_list, procbook);
+    if crate::engine::cancel::requested() {
+        // Ctrl-C: every capture was killed; say so the way every command does.
+        return Err(crate::engine::Error::Interrupted.into());
+    }
     let mut report = Report {
         captures: job_list.len(),
         took: started.elapsed(),
