@@ -29,9 +29,20 @@ fn book_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src")
 }
 
-/// A fresh folder for this test run under target/tmp.
+/// A fresh folder for this test run under target/tmp (those of earlier runs whose process
+/// is gone are removed: a run's folders are kept to look at until then).
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for entry in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let pid = file.strip_prefix(name).and_then(|r| r.strip_prefix('-'));
+        if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok())
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = tmp.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("making a scratch folder");
     dir
