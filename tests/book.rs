@@ -743,7 +743,7 @@ fn chromium_shows_every_chapter_with_output_search_and_no_errors() {
         let has_columns = browser.eval(
             &page,
             "(() => { const s = document.querySelector('.side-by-side'); if (!s) return false; \
-             s.scrollIntoView(); window.scrollBy(0, -20); return true; })()",
+             s.scrollIntoView(); window.scrollBy(0, -80); return true; })()",
         );
         if has_columns == serde_json::json!(true) {
             browser.screenshot(
