@@ -139,7 +139,8 @@ fn ctrl_c_during_a_lessons_live_demo_stops_it_and_reaps_its_workers() {
     p.expect(PROMPT).unwrap();
     // Lesson 3 runs the `gil` demo (seconds of work on every core) right after its code.
     p.send("lesson 3\r").unwrap();
-    p.expect("fn on_threads(").expect("the lesson reached its demo");
+    p.expect("fn on_threads(")
+        .expect("the lesson reached its demo");
     p.send(expectrl::ControlCode::EndOfText).unwrap();
     p.expect("interrupted; every worker was stopped and reaped")
         .expect("Ctrl-C stopped the lesson");
