@@ -285,7 +285,8 @@ fn exercise_list(chapter: u32) -> String {
     if list.is_empty() {
         return "**Exercises:** this chapter has no exercises of its own.\n".to_string();
     }
-    let mut md = String::from("**Exercises**\n\n");
+    // The chapter's own `## Exercises` heading stands above the directive.
+    let mut md = String::new();
     for ex in list {
         let n = ex.number;
         md.push_str(&format!(

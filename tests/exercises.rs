@@ -463,14 +463,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn children_of_this_process() -> Vec<(u32, char, String)> {
     let me = std::process::id();
     let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in support::all_pids() {
         if let Some((state, ppid)) = support::stat(pid)
             && ppid == me
         {

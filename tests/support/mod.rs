@@ -92,21 +92,20 @@ pub fn run(mut cmd: Command, input: &str, limit: Duration) -> Run {
     }
 }
 
+/// Every PID in /proc right now.
+pub fn all_pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+}
+
 /// Live processes whose environment carries `tag`, as (pid, command line).
 pub fn tagged(tag: &str) -> Vec<(u32, String)> {
     let needle = format!("{TAG_ENV}={tag}\0");
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in all_pids() {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
