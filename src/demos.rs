@@ -44,6 +44,8 @@ pub struct Demo {
     pub lesson: u32,
     /// Long option names this demo accepts, such as `--workers`.
     pub options: &'static [&'static str],
+    /// It measures time or load, so whoever runs it for a capture runs it alone.
+    pub timed: bool,
     pub run: fn(&DemoArgs, Out) -> Result<()>,
 }
 
@@ -54,6 +56,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "start one child process; it greets you with its own PID",
         lesson: 4,
         options: &[],
+        timed: false,
         run: process::run,
     },
     Demo {
@@ -61,6 +64,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "a pool maps square over 1..=9; see which worker did each chunk",
         lesson: 6,
         options: &["--workers", "--chunksize"],
+        timed: false,
         run: pool::run,
     },
     Demo {
@@ -68,6 +72,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "four processes print four numbers, in an order nobody chose",
         lesson: 7,
         options: &[],
+        timed: false,
         run: four::run,
     },
     Demo {
@@ -75,6 +80,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "start a pool and look at procbook's process tree, memory and per-core load",
         lesson: 1,
         options: &["--workers"],
+        timed: true,
         run: crate::sys::demo,
     },
     Demo {
@@ -82,6 +88,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "one CPU job serially, on threads, under a simulated GIL, on processes (and in Python)",
         lesson: 3,
         options: &[],
+        timed: true,
         run: gil::run,
     },
     Demo {
@@ -89,6 +96,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "threads add to one shared counter; processes each add to their own copy",
         lesson: 2,
         options: &[],
+        timed: false,
         run: memory::run,
     },
     Demo {
@@ -96,6 +104,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "spawn (run the program again) versus fork (copy the process), timed",
         lesson: 8,
         options: &[],
+        timed: true,
         run: start_methods::run,
     },
     Demo {
@@ -103,6 +112,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "a queue, a pipe, and a shared counter with and without a lock",
         lesson: 9,
         options: &[],
+        timed: false,
         run: ipc::run,
     },
     Demo {
@@ -110,6 +120,7 @@ pub static DEMOS: &[Demo] = &[
         summary: "a pool worker aborts: one task fails, the worker is replaced; then a thread aborts",
         lesson: 10,
         options: &[],
+        timed: false,
         run: crash::run,
     },
 ];

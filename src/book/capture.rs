@@ -22,10 +22,6 @@ use crate::engine::cancel;
 /// How long one capture may take before the build gives up on it.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Demos that measure time or load: they run alone, with no other capture competing for the
-/// cores (`sys` shows each core's load).
-const TIMED_DEMOS: &[&str] = &["gil", "start-methods", "sys"];
-
 /// What a Python snippet that measures time calls (sleeping is not measuring).
 const CLOCKS: &[&str] = &[
     "perf_counter",
@@ -59,7 +55,8 @@ impl Job {
         match self {
             Job::Demo(words) => words
                 .first()
-                .is_some_and(|name| TIMED_DEMOS.contains(&name.as_str())),
+                .and_then(|name| crate::demos::find(name))
+                .is_some_and(|demo| demo.timed),
             Job::Python { dir, file } => std::fs::read_to_string(dir.join(file))
                 .map(|source| CLOCKS.iter().any(|clock| source.contains(clock)))
                 .unwrap_or(false),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::tasks::COUNT_PRIMES;
 use super::{DemoArgs, Out, python};
 use crate::engine::{self, Event, Pool, cancel, current_process};
-use crate::term;
+use crate::term::{self, thousands};
 
 /// CPython's switch interval: `sys.getswitchinterval()` is 0.005.
 pub const SWITCH_INTERVAL: Duration = Duration::from_millis(5);
@@ -655,17 +655,4 @@ fn bars(cores: &[f32]) -> String {
         })
         .collect::<Vec<_>>()
         .join("  ")
-}
-
-/// 1234567 as "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

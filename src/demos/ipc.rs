@@ -19,11 +19,11 @@ use memmap2::MmapRaw;
 use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
-use super::gil::thousands;
 use super::tasks::{ADD_TO_SHARED, CONSUME, ECHO_UPPER, PRODUCE};
 use super::{DemoArgs, Out, show_event};
 use crate::engine::{self, Event, Process, cancel, current_process};
 use crate::term;
+use crate::term::thousands;
 
 /// Items the producer puts on the queue, and how many consumers take them off.
 const ITEMS: u32 = 6;

@@ -8,11 +8,11 @@ use std::thread;
 
 use anyhow::{Result, anyhow};
 
-use super::gil::thousands;
 use super::tasks::ADD_IN_CHILD;
 use super::{DemoArgs, Out, show_event};
 use crate::engine::{Event, Process, current_process};
 use crate::term;
+use crate::term::thousands;
 
 /// The counter: a global, as `counter = 0` at the top of a Python module.
 pub static COUNTER: AtomicU64 = AtomicU64::new(0);
