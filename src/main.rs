@@ -38,6 +38,8 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout();
     match commands::run(&command, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`procbook demo pool | head -3`): nothing left to tell it.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", term::error(&format!("{e:#}")));
             if e.downcast_ref::<engine::Error>() == Some(&engine::Error::Interrupted) {
@@ -47,4 +49,12 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
