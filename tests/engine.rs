@@ -321,6 +321,30 @@ fn a_task_past_its_timeout_has_its_worker_killed_and_replaced() {
 }
 
 #[test]
+fn a_hung_task_times_out_even_while_the_other_workers_stay_busy() {
+    let (pool, events) = pool(2);
+    let hung = pool
+        .apply_async_timeout(&SLEEP_MS, 30_000, Some(Duration::from_millis(300)))
+        .unwrap();
+    // A stream of replies from the other worker, with no quiet moment in between, for
+    // longer than the timeout.
+    let started = Instant::now();
+    for result in pool.imap_unordered(&SQUARE, 0..1_000_000, 1).unwrap() {
+        result.unwrap();
+        if started.elapsed() > Duration::from_millis(1500) {
+            break;
+        }
+    }
+    let outcome = hung.get(Some(Duration::ZERO));
+    assert!(
+        matches!(outcome, Err(Error::TimedOut { .. })),
+        "the hung task was not timed out while the pool was busy: {outcome:?}"
+    );
+    drop(pool);
+    assert_gone(&all_pids(&events));
+}
+
+#[test]
 fn a_garbled_reply_is_an_error_not_a_crash() {
     let (pool, events) = pool(1);
     let before = pids(&pool);

@@ -525,6 +525,9 @@ impl Dispatcher {
             if cancel::requested() {
                 return self.stop_all(Error::Interrupted);
             }
+            // Every turn, not only when the channel is quiet: a busy pool must still notice a
+            // hung worker.
+            self.kill_overdue();
             self.assign();
             if self.closing && self.pending.is_empty() && self.workers.iter().all(Worker::idle) {
                 return self.exit_all();
@@ -559,7 +562,7 @@ impl Dispatcher {
                 Ok(Msg::Terminate) | Err(RecvTimeoutError::Disconnected) => {
                     return self.stop_all(Error::Closed);
                 }
-                Err(RecvTimeoutError::Timeout) => self.kill_overdue(),
+                Err(RecvTimeoutError::Timeout) => {}
             }
         }
     }
