@@ -32,9 +32,14 @@ pub const MAX_WORKERS: usize = 64;
 /// How often the dispatcher looks up to check for Ctrl-C and overdue tasks.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Chunks a worker may have queued at once: the one it runs and the next, so it never waits
-/// a round trip for work (Python's workers likewise pull from a queue that is kept full).
-const IN_FLIGHT: usize = 2;
+/// Chunks a worker may have queued at once: the one it runs and the next few, so it never
+/// waits a round trip for work (Python's workers likewise pull from a queue kept full)...
+const IN_FLIGHT: usize = 4;
+
+/// ...but past the first, only while it holds fewer items than this. Small tasks stream
+/// without a pause; big chunks stay in the shared queue for whichever worker is free first,
+/// so one slow worker does not hold the end of a map back.
+const PREFETCH_ITEMS: usize = 4;
 
 // ANCHOR: chunksize
 /// Python's default chunksize for `Pool.map`: the items split into about four chunks per
@@ -624,7 +629,10 @@ impl Dispatcher {
     fn assign(&mut self) {
         for depth in 0..IN_FLIGHT {
             for worker in &mut self.workers {
-                if worker.running.len() > depth || worker.killed_for.is_some() {
+                if worker.running.len() > depth
+                    || worker.killed_for.is_some()
+                    || (depth > 0 && worker.items_in_flight() >= PREFETCH_ITEMS)
+                {
                     continue;
                 }
                 let Some((map, job)) = self.pending.pop_front() else {
@@ -872,6 +880,10 @@ impl Dispatcher {
 impl Worker {
     fn idle(&self) -> bool {
         self.running.is_empty()
+    }
+
+    fn items_in_flight(&self) -> usize {
+        self.running.iter().map(|r| r.job.items.len()).sum()
     }
 
     /// Kill it for a reason its task will report; the reply thread's EOF does the rest.
