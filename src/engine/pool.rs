@@ -36,10 +36,13 @@ const POLL: Duration = Duration::from_millis(50);
 /// waits a round trip for work (Python's workers likewise pull from a queue kept full)...
 const IN_FLIGHT: usize = 4;
 
-/// ...but past the first, only while it holds fewer items than this. Small tasks stream
-/// without a pause; big chunks stay in the shared queue for whichever worker is free first,
-/// so one slow worker does not hold the end of a map back.
+/// ...but past the first, only while it holds fewer items than this, and only while the queue
+/// is long: more than [`BACKLOG_PER_WORKER`] chunks per worker. A long stream of small tasks
+/// flows without pauses; big chunks, small maps and the tail of every map are pulled on
+/// demand by whichever worker is free first, as from Python's one shared queue, so which
+/// worker does what is decided by timing, and one slow worker does not hold the end back.
 const PREFETCH_ITEMS: usize = 4;
+const BACKLOG_PER_WORKER: usize = 8;
 
 // ANCHOR: chunksize
 /// Python's default chunksize for `Pool.map`: the items split into about four chunks per
@@ -51,9 +54,10 @@ pub fn default_chunksize(len: usize, workers: usize) -> usize {
 }
 // ANCHOR_END: chunksize
 
-/// The worker count used when none is given: `os.process_cpu_count()` in Python.
+/// The worker count used when none is given: `os.process_cpu_count()` in Python, capped at
+/// [`MAX_WORKERS`] (Python has no cap; a 96-core machine gets 64 here).
 pub fn default_workers() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
+    thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
 }
 
 /// Check a worker count against what procbook allows.
@@ -627,11 +631,14 @@ impl Dispatcher {
 
     /// Top every worker up to [`IN_FLIGHT`] chunks, a round at a time so work spreads out.
     fn assign(&mut self) {
+        let workers = self.workers.len();
         for depth in 0..IN_FLIGHT {
             for worker in &mut self.workers {
+                let prefetch_ok = self.pending.len() > BACKLOG_PER_WORKER * workers
+                    && worker.items_in_flight() < PREFETCH_ITEMS;
                 if worker.running.len() > depth
                     || worker.killed_for.is_some()
-                    || (depth > 0 && worker.items_in_flight() >= PREFETCH_ITEMS)
+                    || (depth > 0 && !prefetch_ok)
                 {
                     continue;
                 }
@@ -692,9 +699,10 @@ impl Dispatcher {
                 });
             }
         }
+        // The event first: whoever gets the results can count on having been told who did them.
         let items = job.first..job.first + results.len();
-        self.settle(map, job, results);
         self.emit(Event::ChunkDone { name, pid, items });
+        self.settle(map, job, results);
     }
 
     /// A worker's reply pipe ended: it is dead or dying. Reap it, fail its chunk, replace it.
@@ -770,6 +778,8 @@ impl Dispatcher {
         let now = Instant::now();
         self.workers
             .iter()
+            // A worker already killed for its deadline is only waiting to be buried.
+            .filter(|w| w.killed_for.is_none())
             .filter_map(|w| w.running.front()?.deadline)
             .map(|d| d.saturating_duration_since(now))
             .fold(POLL, Duration::min)
