@@ -146,8 +146,9 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
         return list(out);
     };
     let Some(demo) = find(name) else {
+        let (near, name) = (closest(name), term::shown(name));
         let names: Vec<&str> = DEMOS.iter().map(|d| d.name).collect();
-        match closest(name) {
+        match near {
             Some(near) => bail!(
                 "unknown demo '{name}'; did you mean '{near}'? (demos: {})",
                 names.join(", ")

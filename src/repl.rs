@@ -148,7 +148,7 @@ impl Session {
 /// The one line for a word that is not a command: the closest command, a demo's or a lesson's
 /// full form, or where to look.
 fn unknown_command(word: &str) -> String {
-    let word = &shown(word);
+    let word = &term::shown(word);
     if demos::find(word).is_some() {
         return format!("unknown command '{word}'; to run that demo, type: demo {word}");
     }
@@ -159,27 +159,6 @@ fn unknown_command(word: &str) -> String {
         Some(near) => format!("unknown command '{word}'; did you mean '{near}'? (type help)"),
         None => format!("unknown command '{word}'; type help to see the commands"),
     }
-}
-
-/// A word as a message quotes it: control characters escaped, and cut short if very long.
-fn shown(word: &str) -> String {
-    const LONGEST: usize = 40;
-    let mut text: String = word
-        .chars()
-        .take(LONGEST)
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
-    if word.chars().count() > LONGEST {
-        text.push('…');
-    }
-    text
 }
 
 /// `help`: every command; `help CMD`: how to use one; `help DEMO`: what a demo shows.

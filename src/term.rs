@@ -163,3 +163,24 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// A word as a message quotes it: control characters escaped, and cut short if very long.
+pub fn shown(word: &str) -> String {
+    const LONGEST: usize = 40;
+    let mut text: String = word
+        .chars()
+        .take(LONGEST)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    if word.chars().count() > LONGEST {
+        text.push('…');
+    }
+    text
+}

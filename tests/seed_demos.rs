@@ -93,7 +93,11 @@ fn demo_four_prints_four_numbers_from_four_processes() {
 
 #[test]
 fn bad_demo_arguments_get_one_line_and_a_nonzero_exit() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["po\u{1}l"],
+            "error: unknown demo 'po\\u{1}l'; did you mean 'pool'?",
+        ),
         (
             &["pool", "--workers", "0"],
             "error: invalid value '0' for '--workers <N>': 0 is not in 1..=64",

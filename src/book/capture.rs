@@ -195,7 +195,13 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
     let mut status = None;
     loop {
         if status.is_none() {
-            status = child.try_wait().context("waiting for a capture")?;
+            status = match child.try_wait() {
+                Ok(status) => status,
+                Err(e) => {
+                    kill_group(&mut child, false);
+                    return Err(e).context("waiting for a capture");
+                }
+            };
         }
         let readers_done = out.is_finished() && err.as_ref().is_none_or(|e| e.is_finished());
         if status.is_some() && readers_done {

@@ -4,7 +4,7 @@
 //! processes without a lock (updates are lost) and with one (none are).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -42,6 +42,8 @@ const ADDERS: u32 = 4;
 const TIMES: u64 = 250_000;
 /// How long any one part may take before its processes are stopped.
 const LIMIT: Duration = Duration::from_secs(30);
+/// How often a blocked wait looks up for Ctrl-C, the deadline and a dead child.
+const POLL: Duration = Duration::from_millis(50);
 
 /// The counter, laid out in a page of shared memory that every process maps.
 #[repr(C)]
@@ -374,35 +376,57 @@ fn pipe(path: &Path, tx: &Sender<Event>) -> Result<(String, String)> {
     let mut child = Process::new(&ECHO_UPPER, path.to_path_buf())
         .events(tx)
         .start()?;
-    let conn = accept(&listener)?;
-    conn.set_read_timeout(Some(LIMIT))?;
+    let deadline = Instant::now() + LIMIT;
+    let conn = accept(&listener, &mut child, deadline)?;
+    // Short reads, so the wait can look up for Ctrl-C, the deadline and a dead child.
+    conn.set_read_timeout(Some(POLL))?;
     let sent = "hello through the pipe".to_string();
     (&conn).write_all(format!("{sent}\n").as_bytes())?;
     let mut reply = String::new();
-    BufReader::new(&conn)
-        .read_line(&mut reply)
-        .context("reading the child's reply")?;
+    let mut reader = BufReader::new(&conn);
+    loop {
+        // On a timeout, what was read so far stays in `reply` and the next call goes on.
+        match reader.read_line(&mut reply) {
+            Ok(_) => break,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                still_waiting(&mut child, deadline, "reply")?;
+            }
+            Err(e) => return Err(e).context("reading the child's reply"),
+        }
+    }
     join_all(std::slice::from_mut(&mut child))?;
     Ok((sent, reply.trim_end().to_string()))
 }
 
-/// Wait for the child to connect, looking up for Ctrl-C and the time limit.
-fn accept(listener: &UnixListener) -> Result<UnixStream> {
-    let deadline = Instant::now() + LIMIT;
+/// Fail if the wait should end: Ctrl-C, the deadline, or the child already gone.
+fn still_waiting(child: &mut Process, deadline: Instant, what: &str) -> Result<()> {
+    if cancel::requested() {
+        return Err(engine::Error::Interrupted.into());
+    }
+    if let Some(exit) = child.exit() {
+        bail!("{} ended ({exit}) before its {what}", child.name());
+    }
+    if Instant::now() > deadline {
+        bail!(
+            "no {what} from {} within {} s",
+            child.name(),
+            LIMIT.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Wait for the child to connect, looking up for Ctrl-C, the time limit and its exit.
+fn accept(listener: &UnixListener, child: &mut Process, deadline: Instant) -> Result<UnixStream> {
     loop {
-        if cancel::requested() {
-            return Err(engine::Error::Interrupted.into());
-        }
-        if Instant::now() > deadline {
-            bail!("the child did not connect within {} s", LIMIT.as_secs());
-        }
+        still_waiting(child, deadline, "connection")?;
         let mut fd = libc::pollfd {
             fd: listener.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
         // SAFETY: poll reads and writes only the one pollfd we pass.
-        if unsafe { libc::poll(&mut fd, 1, 50) } > 0 {
+        if unsafe { libc::poll(&mut fd, 1, POLL.as_millis() as i32) } > 0 {
             let (stream, _) = listener.accept().context("accepting the child")?;
             return Ok(stream);
         }

@@ -71,6 +71,8 @@ pub fn spawned(explain: bool) {
 pub struct ForkReport {
     /// Threads in the helper when it forked.
     pub threads: usize,
+    /// SETTING as the helper itself read it.
+    pub setting: u64,
     /// Each timed child: its PID, and milliseconds from `fork()` until it was reaped.
     pub forks: Vec<(u32, f64)>,
     pub cow: CowReport,
@@ -144,6 +146,7 @@ pub fn fork_children(setting: u64) -> Result<ForkReport, String> {
     let cow = serde_json::from_str(&text).map_err(|e| format!("the child's report: {e}"))?;
     Ok(ForkReport {
         threads,
+        setting: SETTING.load(SeqCst),
         forks,
         cow,
         helper_byte: buffer[0],
@@ -263,8 +266,8 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     )?;
     writeln!(
         out,
-        "{helper_tag} {} thread, SETTING = {CHANGED}: safe to fork",
-        report.threads
+        "{helper_tag} {} thread, SETTING = {}: safe to fork",
+        report.threads, report.setting
     )?;
     let timed: Vec<String> = (report.forks.iter())
         .map(|(pid, ms)| format!("pid {pid} {ms:.2} ms"))

@@ -70,8 +70,13 @@ pub fn run_graders(
     let stdout = read_all(child.stdout.take());
     let stderr = read_all(child.stderr.take());
     let status = loop {
-        if let Some(status) = child.try_wait().context("waiting for cargo test")? {
-            break status;
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                stop_group(&mut child);
+                return Err(e).context("waiting for cargo test");
+            }
         }
         if stop() {
             stop_group(&mut child);
