@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tasks::{FORK_CHILDREN, SPAWNED};
 use super::{DemoArgs, Out, python};
+use crate::bench::median;
 use crate::engine::child::ROLE_ENV;
 use crate::engine::{Event, Pool, Process, current_process};
 use crate::term;
@@ -366,11 +367,6 @@ fn python_here() -> Result<String> {
 
 fn millis(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// KiB as MiB with one decimal, or KiB when small.
