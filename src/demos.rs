@@ -35,6 +35,9 @@ pub struct DemoArgs {
     /// How many items each worker takes at a time
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub chunksize: Option<u64>,
+    /// Print the run as one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// One demo: its name, what it shows, the lesson it belongs to, the options it takes.
@@ -87,7 +90,7 @@ pub static DEMOS: &[Demo] = &[
         name: "gil",
         summary: "one CPU job serially, on threads, under a simulated GIL, on processes (and in Python)",
         lesson: 3,
-        options: &[],
+        options: &["--json"],
         timed: true,
         run: gil::run,
     },
@@ -111,7 +114,7 @@ pub static DEMOS: &[Demo] = &[
         name: "ipc",
         summary: "a queue, a pipe, and a shared counter with and without a lock",
         lesson: 9,
-        options: &[],
+        options: &["--json"],
         timed: false,
         run: ipc::run,
     },
@@ -159,6 +162,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let given = [
         ("--workers", args.workers.is_some()),
         ("--chunksize", args.chunksize.is_some()),
+        ("--json", args.json),
     ];
     for (option, present) in given {
         if present && !demo.options.contains(&option) {

@@ -131,9 +131,15 @@ fn under_forkserver_the_os_parent_is_the_server_not_the_main_program() {
         let parent = number_after(line, "parent_process().pid =").expect("parent_process()");
         assert_eq!(parent, main, "parent_process() is the main program: {line}");
         if line.trim_start().starts_with("forkserver") {
-            assert_ne!(ppid, main, "under forkserver the OS parent is the server: {line}");
+            assert_ne!(
+                ppid, main,
+                "under forkserver the OS parent is the server: {line}"
+            );
         } else {
-            assert_eq!(ppid, main, "under fork and spawn the OS parent is main: {line}");
+            assert_eq!(
+                ppid, main,
+                "under fork and spawn the OS parent is main: {line}"
+            );
         }
     }
     assert!(
@@ -175,4 +181,96 @@ fn counter_plus_equals_with_a_call_in_between_loses_updates_and_the_lock_fixes_i
         "a call between read and write must let updates be lost:\n{out}"
     );
     assert_eq!(lost("add_with_a_lock"), 0, "{out}");
+}
+
+/// `procbook demo NAME --json`, parsed, after checking it succeeded and left nothing running.
+fn demo_json(name: &str) -> serde_json::Value {
+    let tag = tag(name);
+    let out = run(
+        procbook(&tag, &["demo", name, "--json"]),
+        "",
+        Duration::from_secs(240),
+    );
+    assert_eq!(
+        out.code,
+        Some(0),
+        "demo {name} --json failed\nstdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_none_left(&tag, GRACE);
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "one JSON line:\n{}",
+        out.stdout
+    );
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+#[test]
+fn gil_json_threads_under_a_gil_never_use_more_than_one_core() {
+    let report = demo_json("gil");
+    assert!(report["busy"].is_boolean(), "{report}");
+    let runs = report["runs"].as_array().expect("runs");
+    let get = |lang: &str, kind: &str| {
+        runs.iter()
+            .find(|r| r["lang"] == lang && r["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {lang} {kind} run in {report}"))
+    };
+    for kind in ["serial", "threads", "threads+gil", "processes"] {
+        let run = get("rust", kind);
+        for field in ["seconds", "speedup", "cores_used"] {
+            assert!(
+                run[field].as_f64().is_some_and(|v| v >= 0.0),
+                "{field}: {run}"
+            );
+        }
+    }
+    // The lesson noise cannot fake: one lock, at most one core (a little over for handovers).
+    let gil = get("rust", "threads+gil")["cores_used"]
+        .as_f64()
+        .unwrap_or(9.0);
+    assert!(
+        gil <= 1.1,
+        "Rust's threads under the simulated GIL used {gil} cores"
+    );
+    if have_python("gil --json, Python's rows") {
+        let python = &report["python"];
+        let threads = get("python", "threads")["cores_used"]
+            .as_f64()
+            .unwrap_or(9.0);
+        if python["gil"] == true {
+            assert!(threads <= 1.1, "Python's threads used {threads} cores");
+        }
+        get("python", "serial");
+        get("python", "processes");
+    }
+}
+
+#[test]
+fn ipc_json_loses_updates_without_the_lock_and_none_with_it() {
+    let report = demo_json("ipc");
+    let number = |part: &str, field: &str| {
+        report[part][field]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{part}.{field} in {report}"))
+    };
+    let expected = 1_000_000;
+    assert_eq!(
+        number("without_lock", "total") + number("without_lock", "lost"),
+        expected
+    );
+    assert_eq!(number("with_lock", "total"), expected);
+    assert_eq!(number("with_lock", "lost"), 0);
+    // Losing none is possible (the demo then says so in words); it must not be the rule.
+    if number("without_lock", "lost") == 0 {
+        let again = demo_json("ipc");
+        assert!(
+            again["without_lock"]["lost"]
+                .as_u64()
+                .is_some_and(|l| l > 0),
+            "two runs in a row lost no update: the race window is too narrow\n{report}\n{again}"
+        );
+    }
 }
