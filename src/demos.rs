@@ -126,7 +126,25 @@ pub static DEMOS: &[Demo] = &[
         timed: false,
         run: crash::run,
     },
+    Demo {
+        name: "bench",
+        summary: "what threads, processes and pools cost, procbook beside Python (as `procbook bench`)",
+        lesson: 11,
+        options: &["--json"],
+        timed: true,
+        run: bench,
+    },
 ];
+
+/// `procbook bench` as a demo, so that chapter 11 can capture it like any other
+/// (`{{#procbook demo bench}}`) and `lesson 11` can run it.
+fn bench(args: &DemoArgs, out: Out) -> Result<()> {
+    let args = crate::commands::BenchArgs {
+        json: args.json,
+        no_python: false,
+    };
+    crate::bench::run(&args, out)
+}
 
 /// Look a demo up by name.
 pub fn find(name: &str) -> Option<&'static Demo> {

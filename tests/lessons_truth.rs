@@ -274,3 +274,125 @@ fn ipc_json_loses_updates_without_the_lock_and_none_with_it() {
         );
     }
 }
+
+/// Hosts a Sources link may point at: Python's own documentation, PEPs and repository first.
+const KNOWN_HOSTS: &[&str] = &[
+    "docs.python.org",
+    "peps.python.org",
+    "github.com",
+    "doc.rust-lang.org",
+    "docs.rs",
+    "distributed.dask.org",
+    "docs.ray.io",
+];
+
+/// The numbered chapters, as (file name, text).
+fn chapters() -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = std::fs::read_dir(book())
+        .expect("book/src")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md") && name.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|name| {
+            let text = std::fs::read_to_string(book().join(&name)).expect("a chapter");
+            (name, text)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Every `http…` link in `text`: autolinks `<url>` and inline links `(url)`.
+fn links(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (open, close) in [("<http", '>'), ("](http", ')')] {
+        let mut rest = text;
+        while let Some(at) = rest.find(open) {
+            let start = at + open.len() - 4;
+            let end = rest[start..].find(close).map_or(rest.len(), |e| start + e);
+            found.push(rest[start..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    found
+}
+
+/// Why `url` is not a well-formed link to a known host, if it is not.
+fn malformed(url: &str) -> Option<String> {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Some("not https".into());
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if !KNOWN_HOSTS.contains(&host) {
+        return Some(format!("host {host} is not one of {KNOWN_HOSTS:?}"));
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+    {
+        return Some("contains a space or a quote".into());
+    }
+    if url.ends_with(['.', ',', ';', ':']) {
+        return Some("ends with punctuation".into());
+    }
+    if host == "github.com" && path.split('/').filter(|p| !p.is_empty()).count() < 2 {
+        return Some("a GitHub link must name owner/repository".into());
+    }
+    None
+}
+
+#[test]
+fn every_chapter_ends_with_sources_and_every_link_is_well_formed() {
+    let chapters = chapters();
+    assert!(chapters.len() >= 12, "found {} chapters", chapters.len());
+    let mut problems = Vec::new();
+    for (name, text) in &chapters {
+        let Some(at) = text.find("\n## Sources\n") else {
+            problems.push(format!("{name}: no '## Sources' section"));
+            continue;
+        };
+        let section = &text[at..];
+        let section = &section[..section[1..].find("\n## ").map_or(section.len(), |e| e + 1)];
+        let listed = links(section);
+        if listed.is_empty() {
+            problems.push(format!("{name}: the Sources section has no links"));
+        }
+        if !listed.iter().any(|l| {
+            l.contains("docs.python.org")
+                || l.contains("python/cpython")
+                || l.contains("peps.python.org")
+        }) && !name.starts_with("12")
+        {
+            problems.push(format!(
+                "{name}: no source from Python's docs, PEPs or CPython"
+            ));
+        }
+        for url in links(text) {
+            if let Some(why) = malformed(&url) {
+                problems.push(format!("{name}: {url}: {why}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_link_checker_rejects_what_it_should() {
+    assert_eq!(
+        malformed("https://docs.python.org/3/library/gc.html#gc.freeze"),
+        None
+    );
+    assert!(malformed("http://docs.python.org/3/").is_some());
+    assert!(malformed("https://example.com/x").is_some());
+    assert!(malformed("https://github.com/python").is_some());
+    assert!(malformed("https://peps.python.org/pep-0684/.").is_some());
+    assert_eq!(
+        links(
+            "see <https://peps.python.org/pep-0703/> and [x](https://github.com/python/cpython/issues/1)"
+        ),
+        vec![
+            "https://peps.python.org/pep-0703/".to_string(),
+            "https://github.com/python/cpython/issues/1".to_string()
+        ]
+    );
+}
