@@ -22,7 +22,13 @@ def parent(report):
 
 
 def state(pid):
-    """The process's state letter from /proc, or None if it is gone."""
+    """The process's state letter ("Z" for a zombie), or None if it is gone."""
+    if not os.path.isdir("/proc/self"):  # not Linux: ask the OS if the PID exists
+        try:
+            os.kill(pid, 0)
+            return "R"
+        except ProcessLookupError:
+            return None
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0]

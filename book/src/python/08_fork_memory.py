@@ -30,6 +30,8 @@ def read_everything(numbers):
 
 if __name__ == "__main__":
     print(f"python {sys.version.split()[0]}")
+    if not sys.platform.startswith("linux"):
+        sys.exit("this example reads /proc/self/smaps_rollup, which only Linux has")
     numbers = [n * 1001 for n in range(ITEMS)]   # ints above 256: real objects
     ctx = multiprocessing.get_context("fork")
     child = ctx.Process(target=read_everything, args=(numbers,))
