@@ -139,6 +139,14 @@ pub static DEMOS: &[Demo] = &[
 /// `procbook bench` as a demo, so that chapter 11 can capture it like any other
 /// (`{{#procbook demo bench}}`) and `lesson 11` can run it.
 fn bench(args: &DemoArgs, out: Out) -> Result<()> {
+    if !args.json {
+        let me = crate::engine::current_process();
+        writeln!(
+            out,
+            "{} procbook bench: times threads, processes and pools, here and in python3",
+            term::tag(&me.name, me.pid)
+        )?;
+    }
     let args = crate::commands::BenchArgs {
         json: args.json,
         no_python: false,

@@ -332,6 +332,13 @@ fn malformed(url: &str) -> Option<String> {
     {
         return Some("contains a space or a quote".into());
     }
+    // The REPL shows a link as `<url>` on a line of its own, indented by two, in 80 columns.
+    if url.len() > 76 {
+        return Some(format!(
+            "{} characters: too long for an 80-column terminal",
+            url.len()
+        ));
+    }
     if url.ends_with(['.', ',', ';', ':']) {
         return Some("ends with punctuation".into());
     }
@@ -385,6 +392,7 @@ fn the_link_checker_rejects_what_it_should() {
     assert!(malformed("http://docs.python.org/3/").is_some());
     assert!(malformed("https://example.com/x").is_some());
     assert!(malformed("https://github.com/python").is_some());
+    assert!(malformed(&format!("https://docs.python.org/{}", "x".repeat(60))).is_some());
     assert!(malformed("https://peps.python.org/pep-0684/.").is_some());
     assert_eq!(
         links(
