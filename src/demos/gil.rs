@@ -182,7 +182,7 @@ impl Gil {
 }
 
 impl Held<'_> {
-    /// Called between steps of work, as CPython's eval loop checks between bytecodes: once the
+    /// Called between steps of work, as CPython checks at calls and loop jumps: once the
     /// holder has had the lock for a switch interval and another thread wants it, hand it over
     /// and wait for the next turn.
     pub fn every_switch_interval(&mut self) {

@@ -1,4 +1,4 @@
-"""Who is a child's parent? Ask the operating system and ask multiprocessing.
+"""Who is a child's parent? Ask the OS, and ask multiprocessing.
 
 `os.getppid()` is the process that the operating system says created this
 one. `multiprocessing.parent_process()` is the process that called
