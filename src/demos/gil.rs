@@ -608,7 +608,10 @@ pub fn show(report: &GilReport, out: Out) -> Result<()> {
     let (n, cores, notes) = (report.parts, report.cores, &report.notes);
     let cores_of = |lang, kind| find(report, lang, kind).map_or(0.0, |r| r.cores_used);
     let gil_cores = cores_of(Lang::Rust, Kind::ThreadsGil);
-    let py_threads = find(report, Lang::Python, Kind::Threads).map(|r| r.cores_used);
+    // Python's threads are under a GIL only if this python3 has one (not a free-threaded build).
+    let py_threads = find(report, Lang::Python, Kind::Threads)
+        .filter(|_| report.python.as_ref().is_some_and(|p| p.gil))
+        .map(|r| r.cores_used);
     let under_gil = match py_threads {
         Some(py) => format!(
             "Python's threads used {py:.2} of a core and Rust's threads under the simulated GIL {gil_cores:.2}"
@@ -940,4 +943,87 @@ fn bars(cores: &[f32]) -> String {
         })
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(lang: Lang, kind: Kind, seconds: f64, cores_used: f64) -> RunSummary {
+        RunSummary {
+            lang,
+            kind,
+            seconds,
+            seconds_min: seconds,
+            seconds_max: seconds,
+            speedup: 1.0,
+            cores_used,
+            rounds: 3,
+            machine: None,
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn median_takes_the_middle_and_averages_an_even_pair() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn json_names_the_runs_as_the_design_says() {
+        let report = GilReport {
+            runs: vec![run(Lang::Rust, Kind::ThreadsGil, 1.0, 1.0)],
+            busy: false,
+            python: None,
+            cores: 2,
+            parts: 2,
+            notes: Notes::default(),
+        };
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap_or_default();
+        let first = &json["runs"][0];
+        assert_eq!(first["lang"], "rust");
+        assert_eq!(first["kind"], "threads+gil");
+        for field in ["seconds", "speedup", "cores_used"] {
+            assert!(first[field].is_number(), "{field} in {json}");
+        }
+        assert_eq!(json["busy"], false);
+    }
+
+    #[test]
+    fn busy_when_serial_is_starved_or_threads_get_no_second_core() {
+        let quiet = [
+            run(Lang::Rust, Kind::Serial, 1.0, 0.99),
+            run(Lang::Rust, Kind::Threads, 0.5, 1.95),
+        ];
+        assert!(!too_busy(&quiet, 2));
+        let starved = [
+            run(Lang::Rust, Kind::Serial, 1.0, 0.5),
+            run(Lang::Rust, Kind::Threads, 0.5, 1.95),
+        ];
+        assert!(too_busy(&starved, 2));
+        let one_core_for_threads = [
+            run(Lang::Rust, Kind::Serial, 1.0, 0.99),
+            run(Lang::Rust, Kind::Threads, 1.0, 1.1),
+        ];
+        assert!(too_busy(&one_core_for_threads, 2));
+        assert!(
+            !too_busy(&one_core_for_threads, 1),
+            "one core cannot give two"
+        );
+    }
+
+    #[test]
+    fn speedups_compare_each_language_with_its_own_serial_run() {
+        let mut runs = vec![
+            run(Lang::Rust, Kind::Serial, 1.0, 1.0),
+            run(Lang::Rust, Kind::Threads, 0.5, 2.0),
+            run(Lang::Python, Kind::Serial, 4.0, 1.0),
+            run(Lang::Python, Kind::Processes, 2.0, 2.0),
+        ];
+        speedups(&mut runs);
+        let got: Vec<f64> = runs.iter().map(|r| r.speedup).collect();
+        assert_eq!(got, vec![1.0, 2.0, 1.0, 2.0]);
+    }
 }
