@@ -13,7 +13,7 @@ the CPU time a run got divided by its wall time.
 """
 
 import multiprocessing
-import resource
+import os
 import statistics
 import sys
 import threading
@@ -30,8 +30,7 @@ def count_down(n):
 
 
 def cpu_of_this_process():
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
-    return usage.ru_utime + usage.ru_stime
+    return time.process_time()  # CPU time of every thread of this process
 
 
 def serial():
@@ -91,7 +90,11 @@ if __name__ == "__main__":
               for label, s in samples.items()}
     base, serial_cores = median["serial (one thread)"]
     _, process_cores = median[f"{JOBS} processes"]
-    if serial_cores < 0.85 or process_cores < 1.5:
+    cores = os.process_cpu_count() if hasattr(os, "process_cpu_count") else os.cpu_count()
+    if cores is not None and cores < 2:
+        print("This process may use only one core, so processes cannot gain here either. "
+              "Cores used by the threads still shows the GIL.")
+    elif serial_cores < 0.85 or process_cores < 1.5:
         print(f"This machine was busy with other work: the serial run had {serial_cores:.2f} "
               f"of a core and the processes {process_cores:.2f} cores, so the speedups below "
               f"cannot show what processes gain. Cores used by the threads still shows the GIL.")
