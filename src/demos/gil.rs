@@ -222,13 +222,14 @@ impl Drop for Held<'_> {
 /// little after it.
 struct Cores {
     stop: Sender<()>,
-    thread: JoinHandle<Option<Vec<f32>>>,
+    /// `None` if the system would not start the watching thread: the bars are left out.
+    thread: Option<JoinHandle<Option<Vec<f32>>>>,
 }
 
 impl Cores {
     fn watch() -> Cores {
         let (stop, stopped) = mpsc::channel::<()>();
-        let thread = thread::spawn(move || {
+        let thread = thread::Builder::new().spawn(move || {
             let mut system = sysinfo::System::new().ok()?;
             system.refresh_cpu_usage();
             let period = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
@@ -260,13 +261,16 @@ impl Cores {
             }
             Some(busy.iter().map(|b| (b / covered) as f32).collect())
         });
-        Cores { stop, thread }
+        Cores {
+            stop,
+            thread: thread.ok(),
+        }
     }
 
     /// Each core's average busy percentage over the run (`None` if sysinfo could not tell).
     fn stop(self) -> Option<Vec<f32>> {
         let _ = self.stop.send(());
-        self.thread.join().ok().flatten()
+        self.thread?.join().ok().flatten()
     }
 }
 
