@@ -150,6 +150,14 @@ fn gil_runs_every_variant_to_the_same_answer_on_real_processes() {
         assert!(!py_workers.contains(&me), "{out}");
     }
     assert!(out.contains("note: Cores used: "), "{out}");
+    // A machine too busy to show the speedups is said so first, before any figure.
+    if let Some(busy) = out.find("too busy") {
+        let table = out.find("the job: ").expect("the job line");
+        assert!(
+            busy < table,
+            "the busy verdict comes before the table:\n{out}"
+        );
+    }
 }
 
 #[test]
