@@ -35,6 +35,9 @@ pub struct DemoArgs {
     /// How many items each worker takes at a time
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub chunksize: Option<u64>,
+    /// Print the run as one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// One demo: its name, what it shows, the lesson it belongs to, the options it takes.
@@ -87,7 +90,7 @@ pub static DEMOS: &[Demo] = &[
         name: "gil",
         summary: "one CPU job serially, on threads, under a simulated GIL, on processes (and in Python)",
         lesson: 3,
-        options: &[],
+        options: &["--json"],
         timed: true,
         run: gil::run,
     },
@@ -111,7 +114,7 @@ pub static DEMOS: &[Demo] = &[
         name: "ipc",
         summary: "a queue, a pipe, and a shared counter with and without a lock",
         lesson: 9,
-        options: &[],
+        options: &["--json"],
         timed: false,
         run: ipc::run,
     },
@@ -123,7 +126,33 @@ pub static DEMOS: &[Demo] = &[
         timed: false,
         run: crash::run,
     },
+    Demo {
+        name: "bench",
+        summary: "what threads, processes and pools cost, procbook beside Python (as `procbook bench`)",
+        lesson: 11,
+        options: &["--json"],
+        timed: true,
+        run: bench,
+    },
 ];
+
+/// `procbook bench` as a demo, so that chapter 11 can capture it like any other
+/// (`{{#procbook demo bench}}`) and `lesson 11` can run it.
+fn bench(args: &DemoArgs, out: Out) -> Result<()> {
+    if !args.json {
+        let me = crate::engine::current_process();
+        writeln!(
+            out,
+            "{} procbook bench: times threads, processes and pools, here and in python3",
+            term::tag(&me.name, me.pid)
+        )?;
+    }
+    let args = crate::commands::BenchArgs {
+        json: args.json,
+        no_python: false,
+    };
+    crate::bench::run(&args, out)
+}
 
 /// Look a demo up by name.
 pub fn find(name: &str) -> Option<&'static Demo> {
@@ -159,6 +188,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let given = [
         ("--workers", args.workers.is_some()),
         ("--chunksize", args.chunksize.is_some()),
+        ("--json", args.json),
     ];
     for (option, present) in given {
         if present && !demo.options.contains(&option) {

@@ -1,7 +1,9 @@
 //! Lesson 3, the GIL: one CPU-bound job (counting primes), run serially, on threads, on threads
 //! that must share one lock handed over every 5 ms (a simulated GIL), and on processes; and, when
-//! `python3` is on the PATH, on real Python threads and processes. For each run: wall time,
-//! speedup over serial, and how busy each core was while it ran.
+//! `python3` is on the PATH, on real Python threads and processes. The runs are interleaved in
+//! rounds (A B C D A B C D ...), so that other work on a busy machine falls on every kind alike,
+//! and each is reported by its median and spread. The first figure is *cores used* (CPU time
+//! over wall time), which noise cannot fake: a thread under a GIL never gets more than one.
 
 use std::ops::Range;
 use std::sync::mpsc::{self, Sender};
@@ -9,8 +11,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
 
 use super::tasks::COUNT_PRIMES;
 use super::{DemoArgs, Out, python};
@@ -23,11 +25,15 @@ pub const SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 /// The job starts far from 0, so that equal windows of numbers cost about the same to check.
 const FIRST: u64 = 1_000_000_000;
 /// How long the serial run should take; the job is sized to it on this machine and build.
-const SERIAL_TARGET: Duration = Duration::from_millis(800);
+const SERIAL_TARGET: Duration = Duration::from_millis(400);
 /// The same for Python's serial run (Python's job is smaller: it checks numbers ~40x slower).
-const PYTHON_SERIAL_TARGET: f64 = 0.6;
+const PYTHON_SERIAL_TARGET: f64 = 0.4;
+/// How many times each kind of run is repeated, interleaved with the others.
+const ROUNDS: usize = 3;
 /// A serial run that got less of a core than this was sharing the machine with other work.
 const BUSY_MACHINE: f64 = 0.85;
+/// Threads without a GIL that got fewer cores than this had no free cores to use.
+const PARALLEL_AT_LEAST: f64 = 1.5;
 /// Python's side of the comparison.
 const PYTHON_SCRIPT: &str = include_str!("gil/primes.py");
 /// How long Python's three runs may take in all.
@@ -72,13 +78,19 @@ pub fn count_primes(part: Range<u64>, gil: Option<&Gil>) -> u64 {
 }
 
 /// Python: one `Thread(target=count_primes, args=(part,))` per part, then join each.
-fn on_threads(parts: &[Range<u64>], gil: Option<&Gil>) -> Vec<u64> {
+fn on_threads(parts: &[Range<u64>], gil: Option<&Gil>) -> Result<Vec<u64>> {
     thread::scope(|s| {
-        let threads: Vec<_> = (parts.iter())
-            .map(|part| s.spawn(move || count_primes(part.clone(), gil)))
-            .collect();
+        let mut threads = Vec::new();
+        for part in parts {
+            let thread = thread::Builder::new()
+                .spawn_scoped(s, move || count_primes(part.clone(), gil))
+                .context(
+                    "starting a thread (the system refused; try again with fewer programs running)",
+                )?;
+            threads.push(thread);
+        }
         (threads.into_iter())
-            .map(|t| t.join().expect("count_primes does not panic"))
+            .map(|t| t.join().map_err(|_| anyhow!("a counting thread panicked")))
             .collect()
     })
 }
@@ -170,7 +182,7 @@ impl Gil {
 }
 
 impl Held<'_> {
-    /// Called between steps of work, as CPython's eval loop checks between bytecodes: once the
+    /// Called between steps of work, as CPython checks at calls and loop jumps: once the
     /// holder has had the lock for a switch interval and another thread wants it, hand it over
     /// and wait for the next turn.
     pub fn every_switch_interval(&mut self) {
@@ -210,13 +222,14 @@ impl Drop for Held<'_> {
 /// little after it.
 struct Cores {
     stop: Sender<()>,
-    thread: JoinHandle<Option<Vec<f32>>>,
+    /// `None` if the system would not start the watching thread: the bars are left out.
+    thread: Option<JoinHandle<Option<Vec<f32>>>>,
 }
 
 impl Cores {
     fn watch() -> Cores {
         let (stop, stopped) = mpsc::channel::<()>();
-        let thread = thread::spawn(move || {
+        let thread = thread::Builder::new().spawn(move || {
             let mut system = sysinfo::System::new().ok()?;
             system.refresh_cpu_usage();
             let period = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
@@ -248,45 +261,124 @@ impl Cores {
             }
             Some(busy.iter().map(|b| (b / covered) as f32).collect())
         });
-        Cores { stop, thread }
+        Cores {
+            stop,
+            thread: thread.ok(),
+        }
     }
 
     /// Each core's average busy percentage over the run (`None` if sysinfo could not tell).
     fn stop(self) -> Option<Vec<f32>> {
         let _ = self.stop.send(());
-        self.thread.join().ok().flatten()
+        self.thread?.join().ok().flatten()
     }
 }
 
-/// One measured run.
-struct Row {
-    label: String,
+/// Which language ran a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Rust,
+    Python,
+}
+
+/// How a job was run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    #[serde(rename = "serial")]
+    Serial,
+    #[serde(rename = "threads")]
+    Threads,
+    #[serde(rename = "threads+gil")]
+    ThreadsGil,
+    #[serde(rename = "processes")]
+    Processes,
+}
+
+/// One way of running the job, over every round: medians and spread. The text and the JSON
+/// (`demo gil --json`) are both made from these.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub lang: Lang,
+    pub kind: Kind,
+    /// Median wall time over the rounds.
+    pub seconds: f64,
+    pub seconds_min: f64,
+    pub seconds_max: f64,
+    /// The serial run's median time over this run's median time (same language).
+    pub speedup: f64,
+    /// Median over the rounds of CPU time over wall time: how many cores the run really had.
+    pub cores_used: f64,
+    pub rounds: usize,
+    /// Each core's busy percentage (whole machine), averaged over the rounds.
+    #[serde(skip)]
+    pub machine: Option<Vec<f32>>,
+    #[serde(skip)]
+    pub label: String,
+}
+
+/// Which python3 ran its side.
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonInfo {
+    pub version: String,
+    pub gil: bool,
+    pub start_method: String,
+}
+
+/// The whole run of `demo gil`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GilReport {
+    pub runs: Vec<RunSummary>,
+    /// Other work kept the machine too busy for the speedups to show the lesson.
+    pub busy: bool,
+    pub python: Option<PythonInfo>,
+    /// How many cores this machine has, and the number of parts each job was split into.
+    pub cores: usize,
+    pub parts: usize,
+    #[serde(skip)]
+    notes: Notes,
+}
+
+/// What the text says besides the table (not part of the JSON).
+#[derive(Debug, Clone, Default)]
+struct Notes {
+    first: u64,
+    last: u64,
+    primes: u64,
+    python_numbers: u64,
+    python_primes: u64,
+    handovers: u64,
+    gil_seconds: f64,
+    rust_workers: Vec<String>,
+    python_workers: Vec<u32>,
+    python_missing: bool,
+}
+
+/// One round of one kind of run.
+struct Sample {
     seconds: f64,
     /// CPU seconds the run used, in all its threads and processes.
     cpu: f64,
-    speedup: f64,
     counts: Vec<u64>,
-    cores: Option<Vec<f32>>,
+    machine: Option<Vec<f32>>,
 }
 
 /// Run `job` while watching the cores.
-fn measure(label: String, job: impl FnOnce() -> Result<Vec<u64>>) -> Result<Row> {
+fn measure(job: impl FnOnce() -> Result<Vec<u64>>) -> Result<Sample> {
     let cores = Cores::watch();
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let counts = job();
     let (seconds, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu);
-    let cores = cores.stop();
+    let machine = cores.stop();
     let counts = counts?;
     if cancel::requested() {
         return Err(engine::Error::Interrupted.into());
     }
-    Ok(Row {
-        label,
+    Ok(Sample {
         seconds,
         cpu,
-        speedup: 1.0,
         counts,
-        cores,
+        machine,
     })
 }
 
@@ -324,93 +416,304 @@ fn size_the_job(parts: u64) -> Vec<Range<u64>> {
         .collect()
 }
 
-pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
-    let me = current_process();
-    let cores = engine::pool::default_workers();
-    let n = cores.clamp(2, 8);
-    let parts = size_the_job(n as u64);
-    let (first, last) = (parts[0].start, parts[n - 1].end);
-    writeln!(
-        out,
-        "{} the job: count the primes in {}..{}, split into {n} equal parts; {cores} cores here",
-        term::tag(&me.name, me.pid),
-        thousands(first),
-        thousands(last)
-    )?;
-    writeln!(out, "{}", term::heading(&header()))?;
-    let (tx, rx) = mpsc::channel();
-    let gil = Gil::new(SWITCH_INTERVAL);
+/// The middle value (the mean of the two middle ones for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
 
-    let serial = measure("Rust, serial (one thread)".into(), || {
-        Ok(parts
-            .iter()
-            .map(|p| count_primes(p.clone(), None))
-            .collect())
-    })?;
-    show_row(out, &serial)?;
-    let mut rows = vec![serial];
-    let mut add = |row: Result<Row>| -> Result<()> {
-        let mut row = row?;
-        row.speedup = rows[0].seconds / row.seconds;
-        show_row(out, &row)?;
-        rows.push(row);
-        Ok(())
-    };
-    add(measure(format!("Rust, {n} threads"), || {
-        Ok(on_threads(&parts, None))
-    }))?;
-    add(measure(format!("Rust, {n} threads + GIL"), || {
-        Ok(on_threads(&parts, Some(&gil)))
-    }))?;
-    add(measure(format!("Rust, {n} processes"), || {
-        on_processes(&parts, &tx)
-    }))?;
-    drop(tx);
-    show_workers(out, rx)?;
+/// Medians and spread of one kind's samples; `speedup` is filled in once serial is known.
+fn summarise(lang: Lang, kind: Kind, label: String, samples: &[Sample]) -> RunSummary {
+    let seconds: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
+    let cores: Vec<f64> = samples
+        .iter()
+        .map(|s| s.cpu / s.seconds.max(1e-9))
+        .collect();
+    let machines: Vec<&Vec<f32>> = samples.iter().filter_map(|s| s.machine.as_ref()).collect();
+    let machine = machines.first().map(|first| {
+        (0..first.len())
+            .map(|i| machines.iter().map(|m| m[i]).sum::<f32>() / machines.len() as f32)
+            .collect()
+    });
+    RunSummary {
+        lang,
+        kind,
+        seconds: median(&seconds),
+        seconds_min: seconds.iter().copied().fold(f64::INFINITY, f64::min),
+        seconds_max: seconds.iter().copied().fold(0.0, f64::max),
+        speedup: 1.0,
+        cores_used: median(&cores),
+        rounds: samples.len(),
+        machine,
+        label,
+    }
+}
 
-    let expected: u64 = rows[0].counts.iter().sum();
-    for row in &rows {
-        if row.counts != rows[0].counts {
+/// Fill in each run's speedup over its own language's serial run.
+fn speedups(runs: &mut [RunSummary]) {
+    for lang in [Lang::Rust, Lang::Python] {
+        let Some(serial) = (runs.iter())
+            .find(|r| r.lang == lang && r.kind == Kind::Serial)
+            .map(|r| r.seconds)
+        else {
+            continue;
+        };
+        for run in runs.iter_mut().filter(|r| r.lang == lang) {
+            run.speedup = serial / run.seconds.max(1e-9);
+        }
+    }
+}
+
+/// Every Rust run must count what the serial one counted.
+fn same_counts(label: &str, samples: &[Sample], expected: &[u64]) -> Result<()> {
+    for s in samples {
+        if s.counts != expected {
             bail!(
-                "{} counted {:?} but the serial run counted {:?}",
-                row.label,
-                row.counts,
-                rows[0].counts
+                "{label} counted {:?} but the serial run counted {expected:?}",
+                s.counts
             );
         }
     }
-    let python = python_rows(n, out)?;
-    match &python {
-        Some(p) => writeln!(
+    Ok(())
+}
+
+/// Run every way of doing the job, interleaved in rounds, in Rust and then in Python; `say`
+/// hears a line of progress before each round (the text shows them, the JSON does not).
+pub fn measure_all(cores: usize, say: &mut dyn FnMut(String) -> Result<()>) -> Result<GilReport> {
+    let n = cores.clamp(2, 8);
+    let parts = size_the_job(n as u64);
+    let gil = Gil::new(SWITCH_INTERVAL);
+    let kinds = [
+        (Kind::Serial, "Rust, serial (one thread)".to_string()),
+        (Kind::Threads, format!("Rust, {n} threads")),
+        (Kind::ThreadsGil, format!("Rust, {n} threads + GIL")),
+        (Kind::Processes, format!("Rust, {n} processes")),
+    ];
+    let mut samples: Vec<Vec<Sample>> = kinds.iter().map(|_| Vec::new()).collect();
+    let mut rust_workers = Vec::new();
+    for round in 1..=ROUNDS {
+        say(format!(
+            "measuring Rust, round {round} of {ROUNDS}: serial, threads, threads + GIL, processes"
+        ))?;
+        for (i, (kind, _)) in kinds.iter().enumerate() {
+            let sample = match kind {
+                Kind::Serial => measure(|| {
+                    Ok(parts
+                        .iter()
+                        .map(|p| count_primes(p.clone(), None))
+                        .collect())
+                })?,
+                Kind::Threads => measure(|| on_threads(&parts, None))?,
+                Kind::ThreadsGil => measure(|| on_threads(&parts, Some(&gil)))?,
+                Kind::Processes => {
+                    let (tx, rx) = mpsc::channel();
+                    let sample = measure(|| on_processes(&parts, &tx))?;
+                    drop(tx);
+                    rust_workers = workers(rx);
+                    sample
+                }
+            };
+            samples[i].push(sample);
+        }
+    }
+    let expected = samples[0][0].counts.clone();
+    for ((_, label), s) in kinds.iter().zip(&samples) {
+        same_counts(label, s, &expected)?;
+    }
+    let gil_seconds: f64 = samples[2].iter().map(|s| s.seconds).sum();
+    let mut runs: Vec<RunSummary> = kinds
+        .into_iter()
+        .zip(&samples)
+        .map(|((kind, label), s)| summarise(Lang::Rust, kind, label, s))
+        .collect();
+    let mut notes = Notes {
+        first: parts[0].start,
+        last: parts[n - 1].end,
+        primes: expected.iter().sum(),
+        handovers: gil.handovers().max(1),
+        gil_seconds,
+        rust_workers,
+        ..Notes::default()
+    };
+    let python = match python_runs(n, say)? {
+        Some(py) => {
+            notes.python_numbers = py.numbers;
+            notes.python_primes = py.primes;
+            notes.python_workers = py.workers;
+            runs.extend(py.runs);
+            Some(py.info)
+        }
+        None => {
+            notes.python_missing = true;
+            None
+        }
+    };
+    speedups(&mut runs);
+    let busy = too_busy(&runs, cores);
+    Ok(GilReport {
+        runs,
+        busy,
+        python,
+        cores,
+        parts: n,
+        notes,
+    })
+}
+
+/// Was the machine too busy for the speedups to show the lesson? Yes if a serial run had
+/// clearly less than one core, or Rust's threads (no GIL) could not get even one and a half.
+fn too_busy(runs: &[RunSummary], cores: usize) -> bool {
+    let find = |lang, kind| runs.iter().find(|r| r.lang == lang && r.kind == kind);
+    let starved_serial = (runs.iter())
+        .filter(|r| r.kind == Kind::Serial)
+        .any(|r| r.cores_used < BUSY_MACHINE);
+    let starved_threads = cores >= 2
+        && find(Lang::Rust, Kind::Threads).is_some_and(|r| r.cores_used < PARALLEL_AT_LEAST);
+    starved_serial || starved_threads
+}
+
+fn find(report: &GilReport, lang: Lang, kind: Kind) -> Option<&RunSummary> {
+    report
+        .runs
+        .iter()
+        .find(|r| r.lang == lang && r.kind == kind)
+}
+
+pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
+    let cores = engine::pool::default_workers();
+    if args.json {
+        let report = measure_all(cores, &mut |_| Ok(()))?;
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        return Ok(());
+    }
+    let me = current_process();
+    writeln!(
+        out,
+        "{} each kind of run is repeated {ROUNDS} times, interleaved (serial, threads, \
+         threads + GIL, processes, serial, ...), so other work on the machine falls on every kind alike",
+        term::tag(&me.name, me.pid),
+    )?;
+    out.flush()?;
+    let report = measure_all(cores, &mut |line| {
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        Ok(())
+    })?;
+    show(&report, out)
+}
+
+/// The text of a finished run: the verdict first, then the job, the table and the notes.
+pub fn show(report: &GilReport, out: Out) -> Result<()> {
+    let (n, cores, notes) = (report.parts, report.cores, &report.notes);
+    let cores_of = |lang, kind| find(report, lang, kind).map_or(0.0, |r| r.cores_used);
+    let gil_cores = cores_of(Lang::Rust, Kind::ThreadsGil);
+    // Python's threads are under a GIL only if this python3 has one (not a free-threaded build).
+    let py_threads = find(report, Lang::Python, Kind::Threads)
+        .filter(|_| report.python.as_ref().is_some_and(|p| p.gil))
+        .map(|r| r.cores_used);
+    let under_gil = match py_threads {
+        Some(py) => format!(
+            "Python's threads used {py:.2} of a core and Rust's threads under the simulated GIL {gil_cores:.2}"
+        ),
+        None => format!("Rust's threads under the simulated GIL used {gil_cores:.2} of a core"),
+    };
+    if report.busy {
+        let serial = cores_of(Lang::Rust, Kind::Serial);
+        let threads = cores_of(Lang::Rust, Kind::Threads);
+        writeln!(
             out,
-            "check: every Rust run counted {} primes, every Python run {} in its smaller job (Rust agrees)",
-            thousands(expected),
-            thousands(p.total)
+            "{}",
+            term::notice(&format!(
+                "This machine was too busy with other work to show the speedups: Rust's serial run had \
+                 {serial:.2} of a core and its {n} threads only {threads:.2} cores, so threads and \
+                 processes had no free cores to gain from. What noise cannot fake still shows: {under_gil}; \
+                 a thread under a GIL cannot use more than one core however busy the machine is. \
+                 Run the demo again when the machine is quieter to see the speedups."
+            ))
+        )?;
+    }
+    writeln!(
+        out,
+        "the job: count the primes in {}..{}, split into {n} equal parts; {cores} cores here; \
+         medians of {ROUNDS} interleaved rounds",
+        thousands(notes.first),
+        thousands(notes.last)
+    )?;
+    writeln!(out, "{}", term::heading(&header()))?;
+    for row in &report.runs {
+        show_row(out, row)?;
+        if row.lang == Lang::Rust && row.kind == Kind::Processes {
+            writeln!(
+                out,
+                "    the pool's workers (last round): {}",
+                notes.rust_workers.join(", ")
+            )?;
+        }
+        if row.lang == Lang::Python && row.kind == Kind::Processes {
+            let pids: Vec<String> = (notes.python_workers.iter())
+                .map(|p| format!("pid {p}"))
+                .collect();
+            writeln!(
+                out,
+                "    Python's pool workers (last round): {}",
+                pids.join(", ")
+            )?;
+        }
+    }
+    match (&report.python, notes.python_missing) {
+        (Some(py), _) => writeln!(
+            out,
+            "check: every Rust run counted {} primes; every Python run (python3 {}, GIL {}, start method {}) \
+             {} in its smaller job of {} numbers (Rust agrees)",
+            thousands(notes.primes),
+            py.version,
+            if py.gil { "on" } else { "off" },
+            py.start_method,
+            thousands(notes.python_primes),
+            thousands(notes.python_numbers)
         )?,
-        None => writeln!(
+        (None, true) => writeln!(
+            out,
+            "check: every Rust run counted {} primes (python3 is not on the PATH: the Python rows are left out)",
+            thousands(notes.primes)
+        )?,
+        (None, false) => writeln!(
             out,
             "check: every Rust run counted {} primes",
-            thousands(expected)
+            thousands(notes.primes)
         )?,
     }
-    let speed = |i: usize| rows[i].speedup;
-    let handovers = gil.handovers().max(1);
+    let speed = |kind| find(report, Lang::Rust, kind).map_or(0.0, |r| r.speedup);
     writeln!(
         out,
         "{}",
         term::notice(&format!(
-            "On {cores} cores, {n} threads ran {:.2}x and {n} processes {:.2}x as fast as serial; \
-             the same threads under one lock ran {:.2}x: it changed hands {handovers} times, \
-             every {:.1} ms, and only its holder computed.",
-            speed(1),
-            speed(3),
-            speed(2),
-            rows[2].seconds * 1000.0 / handovers as f64
+            "Cores used: {under_gil}. Rust's {n} threads used {:.2} cores and its {n} processes {:.2}.",
+            cores_of(Lang::Rust, Kind::Threads),
+            cores_of(Lang::Rust, Kind::Processes),
         ))
     )?;
-    let mut least = rows[0].cpu / rows[0].seconds;
-    if let Some(p) = &python {
-        let how = if p.gil {
+    writeln!(
+        out,
+        "{}",
+        term::notice(&format!(
+            "Speed: {n} threads ran {:.2}x and {n} processes {:.2}x as fast as serial; the same threads \
+             under one lock ran {:.2}x: it changed hands {} times, every {:.1} ms, and only its holder computed.",
+            speed(Kind::Threads),
+            speed(Kind::Processes),
+            speed(Kind::ThreadsGil),
+            notes.handovers,
+            notes.gil_seconds * 1000.0 / notes.handovers as f64
+        ))
+    )?;
+    if let Some(py) = &report.python {
+        let speed = |kind| find(report, Lang::Python, kind).map_or(0.0, |r| r.speedup);
+        let how = if py.gil {
             "its GIL lets one thread at a time run bytecode, as the simulated one does"
         } else {
             "this python3 runs without a GIL (a free-threaded build), so its threads can run in parallel"
@@ -420,33 +723,22 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
             "{}",
             term::notice(&format!(
                 "Python {}: threads {:.2}x, processes {:.2}x; {how}.",
-                p.version, p.threads, p.processes
-            ))
-        )?;
-        least = least.min(p.serial_cores);
-    }
-    if least < BUSY_MACHINE {
-        writeln!(
-            out,
-            "{}",
-            term::notice(&format!(
-                "Other programs kept this machine busy (a serial run had only {least:.1} of a core): \
-                 the speedups are rough; run the demo again when it is quieter."
+                py.version,
+                speed(Kind::Threads),
+                speed(Kind::Processes)
             ))
         )?;
     }
     Ok(())
 }
 
-/// What Python's runs came to, for the closing notes.
-struct PythonSummary {
-    version: String,
-    gil: bool,
-    threads: f64,
-    processes: f64,
-    total: u64,
-    /// How much of a core the serial run had.
-    serial_cores: f64,
+/// What Python's runs came to.
+struct PythonRuns {
+    info: PythonInfo,
+    runs: Vec<RunSummary>,
+    numbers: u64,
+    primes: u64,
+    workers: Vec<u32>,
 }
 
 /// One JSON line from the Python script.
@@ -460,7 +752,10 @@ enum PyEvent {
         pid: u32,
         parts: Vec<(u64, u64)>,
     },
-    Begin {},
+    Begin {
+        variant: String,
+        round: usize,
+    },
     End {
         variant: String,
         seconds: f64,
@@ -470,21 +765,22 @@ enum PyEvent {
     },
 }
 
-/// Run the same job on real Python threads and processes, printing rows as they finish.
-fn python_rows(n: usize, out: Out) -> Result<Option<PythonSummary>> {
-    let args = [n.to_string(), PYTHON_SERIAL_TARGET.to_string()];
+/// Run the same job on real Python threads and processes, interleaved in rounds.
+fn python_runs(n: usize, say: &mut dyn FnMut(String) -> Result<()>) -> Result<Option<PythonRuns>> {
+    let args = [
+        n.to_string(),
+        PYTHON_SERIAL_TARGET.to_string(),
+        ROUNDS.to_string(),
+    ];
     let Some(mut py) = python::start("procbook_gil.py", PYTHON_SCRIPT, &args, PYTHON_LIMIT)? else {
-        writeln!(
-            out,
-            "python3 is not on the PATH: the Python rows are left out this time"
-        )?;
         return Ok(None);
     };
-    let mut summary = None;
+    let mut info = None;
     let mut parts = Vec::new();
-    let mut serial: Option<Row> = None;
+    let kinds = [Kind::Serial, Kind::Threads, Kind::Processes];
+    let mut samples: Vec<Vec<Sample>> = kinds.iter().map(|_| Vec::new()).collect();
     let mut watching = None;
-    let (mut threads, mut processes) = (0.0, 0.0);
+    let mut workers = Vec::new();
     while let Some(line) = py.next_line()? {
         let event: PyEvent = serde_json::from_str(&line)
             .with_context(|| format!("reading python3's report: {line}"))?;
@@ -496,24 +792,29 @@ fn python_rows(n: usize, out: Out) -> Result<Option<PythonSummary>> {
                 pid,
                 parts: windows,
             } => {
-                parts = windows;
-                writeln!(
-                    out,
-                    "{} python3 {version} (GIL {}, start method {start_method}): the same job on {} numbers",
+                say(format!(
+                    "{} measuring python3 {version} (GIL {}, start method {start_method}): \
+                     the same job on {} numbers, {ROUNDS} rounds",
                     term::tag("python3", pid),
                     if gil { "on" } else { "off" },
-                    thousands(parts.iter().map(|(a, b)| b - a).sum()),
-                )?;
-                summary = Some(PythonSummary {
+                    thousands(windows.iter().map(|(a, b)| b - a).sum()),
+                ))?;
+                parts = windows;
+                info = Some(PythonInfo {
                     version,
                     gil,
-                    threads: 0.0,
-                    processes: 0.0,
-                    total: 0,
-                    serial_cores: 1.0,
+                    start_method,
                 });
             }
-            PyEvent::Begin { .. } => watching = Some(Cores::watch()),
+            PyEvent::Begin { variant, round } => {
+                if variant == "serial" {
+                    say(format!(
+                        "measuring Python, round {} of {ROUNDS}: serial, threads, processes",
+                        round + 1
+                    ))?;
+                }
+                watching = Some(Cores::watch());
+            }
             PyEvent::End {
                 variant,
                 seconds,
@@ -521,72 +822,64 @@ fn python_rows(n: usize, out: Out) -> Result<Option<PythonSummary>> {
                 counts,
                 pids,
             } => {
-                let cores = watching.take().and_then(Cores::stop);
-                let version = summary.as_ref().map_or("", |s| s.version.as_str());
-                let label = match variant.as_str() {
-                    "serial" => format!("Python {version}, serial"),
-                    other => format!("Python, {n} {other}"),
+                let machine = watching.take().and_then(Cores::stop);
+                let i = match variant.as_str() {
+                    "serial" => 0,
+                    "threads" => 1,
+                    "processes" => {
+                        workers = pids;
+                        2
+                    }
+                    other => bail!("python3 reported an unknown run '{other}'"),
                 };
-                let speedup = serial.as_ref().map_or(1.0, |s| s.seconds / seconds);
-                let row = Row {
-                    label,
+                samples[i].push(Sample {
                     seconds,
                     cpu,
-                    speedup,
                     counts,
-                    cores,
-                };
-                show_row(out, &row)?;
-                if let Some(serial) = &serial
-                    && serial.counts != row.counts
-                {
-                    bail!(
-                        "{} counted {:?} but Python's serial run counted {:?}",
-                        row.label,
-                        row.counts,
-                        serial.counts
-                    );
-                }
-                if variant == "processes" {
-                    let pids: Vec<String> = pids.iter().map(|p| format!("pid {p}")).collect();
-                    writeln!(out, "    Python's pool workers: {}", pids.join(", "))?;
-                }
-                match variant.as_str() {
-                    "serial" => serial = Some(row),
-                    "threads" => threads = speedup,
-                    _ => processes = speedup,
-                }
-                if let Some(serial) = &serial
-                    && let Some(s) = &mut summary
-                {
-                    s.total = serial.counts.iter().sum();
-                }
+                    machine,
+                });
             }
         }
     }
     py.finish()?;
-    let (Some(mut summary), Some(serial)) = (summary, serial) else {
+    let Some(info) = info else {
         bail!("python3 stopped before reporting its runs");
     };
+    if samples.iter().any(Vec::is_empty) {
+        bail!("python3 stopped before reporting every run");
+    }
     // Python's answer, checked in Rust: the same windows, counted here.
     let ours: Vec<u64> = parts
         .iter()
         .map(|&(a, b)| count_primes(a..b, None))
         .collect();
-    if ours != serial.counts {
-        bail!(
-            "python3 counted {:?} primes but Rust counts {ours:?} in the same windows",
-            serial.counts
-        );
+    for (kind, s) in kinds.iter().zip(&samples) {
+        same_counts(&format!("Python's {kind:?} run"), s, &ours)?;
     }
-    summary.serial_cores = serial.cpu / serial.seconds;
-    summary.threads = threads;
-    summary.processes = processes;
-    Ok(Some(summary))
+    let version = info.version.clone();
+    let runs = kinds
+        .into_iter()
+        .zip(&samples)
+        .map(|(kind, s)| {
+            let label = match kind {
+                Kind::Serial => format!("Python {version}, serial"),
+                Kind::Threads => format!("Python, {n} threads"),
+                _ => format!("Python, {n} processes"),
+            };
+            summarise(Lang::Python, kind, label, s)
+        })
+        .collect();
+    Ok(Some(PythonRuns {
+        info,
+        runs,
+        numbers: parts.iter().map(|(a, b)| b - a).sum(),
+        primes: ours.iter().sum(),
+        workers,
+    }))
 }
 
-/// Show which pool worker counted which part, from the pool's events.
-fn show_workers(out: Out, events: mpsc::Receiver<Event>) -> Result<()> {
+/// Which pool worker counted which part, from the pool's events.
+fn workers(events: mpsc::Receiver<Event>) -> Vec<String> {
     let mut done = Vec::new();
     for event in events {
         if let Event::ChunkDone { name, pid, items } = event {
@@ -597,32 +890,31 @@ fn show_workers(out: Out, events: mpsc::Receiver<Event>) -> Result<()> {
         }
     }
     done.sort();
-    let done: Vec<String> = done.into_iter().map(|(_, s)| s).collect();
-    writeln!(out, "    the pool's workers: {}", done.join(", "))?;
-    Ok(())
+    done.into_iter().map(|(_, s)| s).collect()
 }
 
 const LABEL: usize = 26;
 
 fn header() -> String {
     format!(
-        "{:<LABEL$} {:>8} {:>8} {:>6}  {}",
-        "run", "time", "speedup", "cores", "each core busy (whole machine)"
+        "{:<LABEL$} {:>10} {:>8} {:>8} {:>13}  {}",
+        "run", "cores used", "time", "speedup", "time min-max", "each core busy (whole machine)"
     )
 }
 
-fn show_row(out: Out, row: &Row) -> Result<()> {
-    let bars = match &row.cores {
+fn show_row(out: Out, row: &RunSummary) -> Result<()> {
+    let bars = match &row.machine {
         Some(cores) => bars(cores),
         None => "(sysinfo could not read the cores)".into(),
     };
     writeln!(
         out,
-        "{:<LABEL$} {:>6.3} s {:>7.2}x {:>6.1}  {bars}",
+        "{:<LABEL$} {:>10.2} {:>6.3} s {:>7.2}x {:>13}  {bars}",
         row.label,
+        row.cores_used,
         row.seconds,
         row.speedup,
-        row.cpu / row.seconds
+        format!("{:.2}-{:.2} s", row.seconds_min, row.seconds_max),
     )?;
     out.flush()?;
     Ok(())
@@ -655,4 +947,87 @@ fn bars(cores: &[f32]) -> String {
         })
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(lang: Lang, kind: Kind, seconds: f64, cores_used: f64) -> RunSummary {
+        RunSummary {
+            lang,
+            kind,
+            seconds,
+            seconds_min: seconds,
+            seconds_max: seconds,
+            speedup: 1.0,
+            cores_used,
+            rounds: 3,
+            machine: None,
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn median_takes_the_middle_and_averages_an_even_pair() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+
+    #[test]
+    fn json_names_the_runs_as_the_design_says() {
+        let report = GilReport {
+            runs: vec![run(Lang::Rust, Kind::ThreadsGil, 1.0, 1.0)],
+            busy: false,
+            python: None,
+            cores: 2,
+            parts: 2,
+            notes: Notes::default(),
+        };
+        let json: serde_json::Value = serde_json::to_value(&report).unwrap_or_default();
+        let first = &json["runs"][0];
+        assert_eq!(first["lang"], "rust");
+        assert_eq!(first["kind"], "threads+gil");
+        for field in ["seconds", "speedup", "cores_used"] {
+            assert!(first[field].is_number(), "{field} in {json}");
+        }
+        assert_eq!(json["busy"], false);
+    }
+
+    #[test]
+    fn busy_when_serial_is_starved_or_threads_get_no_second_core() {
+        let quiet = [
+            run(Lang::Rust, Kind::Serial, 1.0, 0.99),
+            run(Lang::Rust, Kind::Threads, 0.5, 1.95),
+        ];
+        assert!(!too_busy(&quiet, 2));
+        let starved = [
+            run(Lang::Rust, Kind::Serial, 1.0, 0.5),
+            run(Lang::Rust, Kind::Threads, 0.5, 1.95),
+        ];
+        assert!(too_busy(&starved, 2));
+        let one_core_for_threads = [
+            run(Lang::Rust, Kind::Serial, 1.0, 0.99),
+            run(Lang::Rust, Kind::Threads, 1.0, 1.1),
+        ];
+        assert!(too_busy(&one_core_for_threads, 2));
+        assert!(
+            !too_busy(&one_core_for_threads, 1),
+            "one core cannot give two"
+        );
+    }
+
+    #[test]
+    fn speedups_compare_each_language_with_its_own_serial_run() {
+        let mut runs = vec![
+            run(Lang::Rust, Kind::Serial, 1.0, 1.0),
+            run(Lang::Rust, Kind::Threads, 0.5, 2.0),
+            run(Lang::Python, Kind::Serial, 4.0, 1.0),
+            run(Lang::Python, Kind::Processes, 2.0, 2.0),
+        ];
+        speedups(&mut runs);
+        let got: Vec<f64> = runs.iter().map(|r| r.speedup).collect();
+        assert_eq!(got, vec![1.0, 2.0, 1.0, 2.0]);
+    }
 }

@@ -1,7 +1,10 @@
 //! Lesson 9: talking between processes. A queue (a named pipe) between a producer process and
 //! two consumer processes; a pipe (a pair of connected sockets, as Python's `Pipe()` is on Unix)
 //! between procbook and a child; and one counter in shared memory, incremented by several
-//! processes without a lock (updates are lost) and with one (none are).
+//! processes without a lock (updates are lost) and with one (none are). The adding processes wait
+//! for each other at a barrier and start together; a little work between each read and write
+//! (as real updates have) makes the race window wide enough to be hit on a busy machine too,
+//! where the processes take turns on the cores. If no update was lost, the demo says so, and why.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
@@ -40,6 +43,8 @@ const STOP: &str = "STOP";
 /// Processes sharing the counter, and how many times each adds one.
 const ADDERS: u32 = 4;
 const TIMES: u64 = 250_000;
+/// Steps of work between a read and its write (see `next_value`).
+const WORK_BETWEEN: u64 = 50;
 /// How long any one part may take before its processes are stopped.
 const LIMIT: Duration = Duration::from_secs(30);
 /// How often a blocked wait looks up for Ctrl-C, the deadline and a dead child.
@@ -55,13 +60,25 @@ pub struct SharedCounter {
     pub ready: AtomicU32,
 }
 
+/// The work between reading the counter and writing it back: in a real program, computing the
+/// new value (a lookup, a check, a log line). Here a fixed amount of arithmetic the optimiser
+/// cannot remove. It does not create the race; it makes the window in which a switch to another
+/// process loses an update as wide as real code makes it.
+#[inline(never)]
+pub fn next_value(v: u64) -> u64 {
+    for i in 0..WORK_BETWEEN {
+        std::hint::black_box(i);
+    }
+    v + 1
+}
+
 // ANCHOR: demo
 /// `counter.value += 1`, `times` times, without a lock: load, add one, store. Between one
 /// process's load and its store another process can store, and one of the two additions is lost.
 pub fn add_unlocked(counter: &SharedCounter, times: u64) {
     for _ in 0..times {
         let v = counter.value.load(Relaxed);
-        counter.value.store(v + 1, Relaxed);
+        counter.value.store(next_value(v), Relaxed);
     }
 }
 
@@ -73,7 +90,7 @@ pub fn add_locked(counter: &SharedCounter, times: u64) {
             std::thread::yield_now(); // another process holds it: let it run
         }
         let v = counter.value.load(Relaxed);
-        counter.value.store(v + 1, Relaxed);
+        counter.value.store(next_value(v), Relaxed);
         counter.lock.store(0, Release);
     }
 }
@@ -230,7 +247,35 @@ impl Drop for Scratch {
     }
 }
 
-pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
+/// One shared-counter run, for `demo ipc --json`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CounterRun {
+    pub total: u64,
+    pub lost: u64,
+}
+
+/// What `demo ipc --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpcReport {
+    pub without_lock: CounterRun,
+    pub with_lock: CounterRun,
+    /// Items the consumers received of those the producer put on the queue.
+    pub queue: (u32, u32),
+    /// What went through the pipe and what came back.
+    pub pipe: (String, String),
+}
+
+pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
+    if args.json {
+        let report = run_all(&mut io::sink())?;
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        return Ok(());
+    }
+    run_all(out).map(|_| ())
+}
+
+/// Run the three parts, telling `out` what happens; the figures are returned as well.
+fn run_all(out: Out) -> Result<IpcReport> {
     let me = current_process();
     let scratch = Scratch::new()?;
     let (tx, rx) = mpsc::channel();
@@ -326,15 +371,21 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
         ))
     )?;
     let share = 100.0 * lost as f64 / expected as f64;
-    writeln!(
-        out,
-        "{}",
-        term::notice(&format!(
-            "Without the lock {} of {} additions ({share:.1}%) were lost: two processes loaded the same value and both stored it plus one.",
+    let race = if lost > 0 {
+        format!(
+            "Without the lock {} of {} additions ({share:.1}%) were lost: a process read the counter, \
+             was paused or overtaken before writing it back, another added meanwhile, and the late write \
+             put back an older value plus one.",
             thousands(lost),
             thousands(expected)
-        ))
-    )?;
+        )
+    } else {
+        "Without the lock no update was lost this time: no process happened to be paused between reading \
+         the counter and writing it back while another one added. Nothing prevented it; it is a race, \
+         and this run won it. Run the demo again and it will very likely lose some."
+            .to_string()
+    };
+    writeln!(out, "{}", term::notice(&race))?;
     writeln!(
         out,
         "{}",
@@ -343,7 +394,18 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
             locked.millis / unlocked.millis.max(0.001)
         ))
     )?;
-    Ok(())
+    Ok(IpcReport {
+        without_lock: CounterRun {
+            total: unlocked.total,
+            lost,
+        },
+        with_lock: CounterRun {
+            total: locked.total,
+            lost: expected.saturating_sub(locked.total),
+        },
+        queue: (received, ITEMS),
+        pipe: (sent, reply),
+    })
 }
 
 /// Part 1: a named pipe as the queue.

@@ -42,6 +42,10 @@ const PYTHON_DEFAULTS: &[(&str, &str)] = &[
     ("Linux", "fork up to Python 3.13; forkserver from 3.14"),
     ("macOS", "spawn since Python 3.8 (fork before)"),
     ("Windows", "spawn (the only method there)"),
+    (
+        "other",
+        "POSIX: fork up to 3.13; from 3.14 forkserver where it can pass file descriptors, else spawn",
+    ),
 ];
 
 /// Asks this machine's python3 for its default start method.
@@ -332,7 +336,8 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
             out,
             "{}",
             term::notice(&format!(
-                "Copy-on-write: the forked child shared its pages until it wrote; writing {} made {} of them its own.",
+                "Copy-on-write: the forked child shared its pages until it wrote; writing {} made {} of them its own. \
+                 (A forked Python child copies pages even when it only reads: reading an object writes its reference count.)",
                 kib(WRITE_KIB as u64),
                 kib(after.private_kib.saturating_sub(before.private_kib))
             ))

@@ -16,11 +16,14 @@ print(f"  (module imported as {__name__!r} in pid {os.getpid()})")
 def report(method):
     print(f"  [{method}] child pid {os.getpid()}: __name__ is {__name__!r}, "
           f"SETTING is {SETTING!r}")
+    print(f"  [{method}] its parent: os.getppid() {os.getppid()}, "
+          f"multiprocessing.parent_process() {multiprocessing.parent_process().pid}")
 
 
 if __name__ == "__main__":
     SETTING = "changed by the parent at run time"
-    print(f"default start method here: {multiprocessing.get_start_method()}")
+    print(f"main program: pid {os.getpid()}; "
+          f"default start method here: {multiprocessing.get_start_method()}")
     for method in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context(method)
         start = time.perf_counter()

@@ -5,11 +5,12 @@ Part 2: a worker in a ProcessPoolExecutor dies; the executor reports the
         pool as broken instead of waiting forever.
 Part 3: a worker in a multiprocessing.Pool dies; the pool quietly replaces
         it, but the task it was running never reports back.
-Part 4: the same abrupt exit on a *thread* ends the whole process,
-        including the work of every other thread in it.
+Part 4: a real crash (a segmentation fault) inside one *thread* ends
+        the whole process, including the work of every other thread in it.
 """
 
 import concurrent.futures
+import faulthandler
 import multiprocessing
 import os
 import signal
@@ -35,8 +36,20 @@ def worker_names():
     return sorted(p.name for p in multiprocessing.active_children())
 
 
+def segfault_in_this_thread():
+    # A real invalid memory access, made by this thread, as a bug in a C extension would
+    # (faulthandler._sigsegv is a helper CPython's own tests use). The signal goes to the
+    # thread that faulted, and its default action ends the whole process.
+    faulthandler._sigsegv()
+
+
 def busy_main_thread_with_crashing_helper():
-    threading.Thread(target=die_abruptly).start()
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file, please
+    except (ImportError, ValueError, OSError):
+        pass
+    threading.Thread(target=segfault_in_this_thread).start()
     time.sleep(1)
     print("   main thread of the child: finished (never printed)")
 
@@ -71,9 +84,10 @@ if __name__ == "__main__":
         print("   the pool itself still works:", pool.map(task, [1, 2]))
         print(f"   workers before: {before}; after: {worker_names()}")
 
-    print("4. a thread does the same inside a child process")
+    print("4. a thread crashes inside a child process")
     child = multiprocessing.Process(target=busy_main_thread_with_crashing_helper)
     child.start()
     child.join()
-    print(f"   child exit code {child.exitcode}: one thread took the whole process down")
+    print(f"   child exit code {child.exitcode} (-11 is SIGSEGV): one thread's crash took "
+          f"the whole process down")
     print("parent: still here")

@@ -1,13 +1,17 @@
 """procbook's `gil` demo, Python's side: count the primes in a few equal windows of numbers,
-serially, on threads and on processes, and report each run as one JSON line.
+serially, on threads and on processes, in interleaved rounds (serial, threads, processes,
+serial, ...) so that other work on the machine falls on all three alike; report each run as
+one JSON line, with its wall time and the CPU time it used (so procbook can say how many
+cores it really had).
 
-Arguments: how many parts, and how long the serial run should take (seconds). The window
-size is measured here, so that the job suits this machine's Python.
+Arguments: how many parts, how long the serial run should take (seconds), how many rounds.
+The window size is measured here, so that the job suits this machine's Python.
 """
 
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import threading
 import time
@@ -34,11 +38,15 @@ def count_primes(part):
 
 
 def count_primes_in_worker(part):
-    return os.getpid(), count_primes(part)
+    # The worker measures its own CPU time: under forkserver (3.14's default on Linux) the
+    # workers are the server's children, so the parent's RUSAGE_CHILDREN never sees them.
+    cpu = time.process_time()
+    count = count_primes(part)
+    return os.getpid(), count, time.process_time() - cpu
 
 
 def serial(parts):
-    return [count_primes(p) for p in parts], [os.getpid()]
+    return [count_primes(p) for p in parts], [os.getpid()], 0.0
 
 
 def on_threads(parts):
@@ -52,13 +60,14 @@ def on_threads(parts):
         t.start()
     for t in threads:
         t.join()
-    return counts, [os.getpid()]
+    return counts, [os.getpid()], 0.0
 
 
 def on_processes(parts):
     with multiprocessing.Pool(len(parts)) as pool:
         results = pool.map(count_primes_in_worker, parts, chunksize=1)
-    return [count for _, count in results], sorted({pid for pid, _ in results})
+    counts = [count for _, count, _ in results]
+    return counts, sorted({pid for pid, _, _ in results}), sum(cpu for _, _, cpu in results)
 
 
 def say(**fields):
@@ -66,21 +75,22 @@ def say(**fields):
 
 
 def cpu_seconds():
-    """CPU time used by this process and its finished children (the pool's workers)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    """CPU time used so far by every thread of this process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-def timed(variant, run, parts):
-    say(event="begin", variant=variant)
+def timed(variant, run, parts, round_):
+    say(event="begin", variant=variant, round=round_)
     start, cpu = time.perf_counter(), cpu_seconds()
-    counts, pids = run(parts)
-    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    say(event="end", variant=variant, seconds=seconds, cpu=cpu, counts=counts, pids=pids)
+    counts, pids, workers_cpu = run(parts)
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu + workers_cpu
+    say(event="end", variant=variant, round=round_, seconds=seconds, cpu=cpu, counts=counts,
+        pids=pids)
 
 
 if __name__ == "__main__":
-    n_parts, target = int(sys.argv[1]), float(sys.argv[2])
+    n_parts, target, rounds = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     probe = 2000
     start = time.perf_counter()
     count_primes((FIRST, FIRST + probe))  # also warms the interpreter up
@@ -91,6 +101,7 @@ if __name__ == "__main__":
     say(event="start", version=sys.version.split()[0], gil=gil,
         switch_interval=sys.getswitchinterval(),
         start_method=multiprocessing.get_start_method(), pid=os.getpid(), parts=parts)
-    timed("serial", serial, parts)
-    timed("threads", on_threads, parts)
-    timed("processes", on_processes, parts)
+    for round_ in range(rounds):
+        timed("serial", serial, parts, round_)
+        timed("threads", on_threads, parts, round_)
+        timed("processes", on_processes, parts, round_)
