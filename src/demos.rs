@@ -1,5 +1,6 @@
 //! The demos: one file each, and one table that drives the CLI, the REPL, help and completion.
 
+pub mod cluster;
 pub mod crash;
 pub mod four;
 pub mod gil;
@@ -35,6 +36,9 @@ pub struct DemoArgs {
     /// How many items each worker takes at a time
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub chunksize: Option<u64>,
+    /// Which distributed engine runs the cluster demo
+    #[arg(long, value_name = "ENGINE", value_parser = ["dask", "ray"])]
+    pub engine: Option<String>,
 }
 
 /// One demo: its name, what it shows, the lesson it belongs to, the options it takes.
@@ -123,6 +127,14 @@ pub static DEMOS: &[Demo] = &[
         timed: false,
         run: crash::run,
     },
+    Demo {
+        name: "cluster",
+        summary: "the pool example on a real dask.distributed cluster of local processes, beside procbook's Pool",
+        lesson: 12,
+        options: &["--workers", "--engine"],
+        timed: true,
+        run: cluster::run,
+    },
 ];
 
 /// Look a demo up by name.
@@ -159,6 +171,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let given = [
         ("--workers", args.workers.is_some()),
         ("--chunksize", args.chunksize.is_some()),
+        ("--engine", args.engine.is_some()),
     ];
     for (option, present) in given {
         if present && !demo.options.contains(&option) {

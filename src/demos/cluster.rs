@@ -1,0 +1,475 @@
+//! Beyond one machine: the pool example on a real distributed engine (Dask's `LocalCluster`,
+//! or Ray), then on procbook's Pool, the two timed in turns.
+//!
+//! The Python side is the book's own `book/src/python/12_cluster.py`, run with `--json
+//! --wait-signal`: it prints one JSON object a line and, before each timed step, waits for
+//! SIGUSR1. Each time it waits, procbook takes its own Pool's matching step and then sends the
+//! signal, so the two are timed one after the other and never compete for the cores.
+//!
+//! Everything the cluster starts lives in python3's process group: procbook kills that group
+//! on Ctrl-C, on an error and on every exit (see [`python`]); when procbook itself is killed,
+//! the kernel kills python3 (its parent-death signal), the script's own watcher kills the group
+//! if it is re-parented, and each Dask worker exits when the pipe from its parent closes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use serde::Deserialize;
+
+use super::tasks::SQUARE;
+use super::{DemoArgs, Out, python};
+use crate::bench::median;
+use crate::engine::{Event, Pool, default_chunksize};
+use crate::term;
+
+/// The script, embedded so the demo runs from any directory; the book includes the same file.
+const SCRIPT: &str = include_str!("../../book/src/python/12_cluster.py");
+
+/// Timed maps after the first, on each side.
+const ROUNDS: usize = 5;
+
+/// Workers when `--workers` is not given: enough to share the work out, few enough to start
+/// quickly on a laptop.
+const DEFAULT_WORKERS: u64 = 2;
+
+/// A cluster of local processes is a lesson, not a workload: more than this is refused.
+const MAX_WORKERS: u64 = 16;
+
+/// How long the whole Python side may take (Dask starts in about a second on an idle laptop).
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// How long the cluster's process group may take to empty after python3 exits.
+const GRACE: Duration = Duration::from_secs(3);
+
+const ENGINES: &[&str] = &["dask", "ray"];
+
+/// One line of the script's `--json` output.
+#[derive(Deserialize, Debug)]
+#[serde(tag = "event", rename_all = "lowercase")]
+enum Said {
+    Missing {
+        engine: String,
+        install: String,
+    },
+    Versions {
+        python: String,
+        engine: String,
+        version: String,
+    },
+    Scheduler {
+        address: String,
+        pid: u32,
+        start_s: f64,
+    },
+    Worker {
+        address: String,
+        pid: u32,
+    },
+    Pickle {
+        by_name: u64,
+        by_value: u64,
+    },
+    Wait,
+    Item {
+        n: u64,
+        result: u64,
+        worker: String,
+    },
+    Result {
+        results: Vec<u64>,
+        first_s: f64,
+    },
+    Round {
+        seconds: f64,
+    },
+    Closed {
+        close_s: f64,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// What each side measured, in seconds.
+#[derive(Default)]
+struct Timings {
+    start: Option<f64>,
+    first: Option<f64>,
+    rounds: Vec<f64>,
+    stop: Option<f64>,
+}
+
+/// procbook's Pool, taken one step each time the script waits.
+struct PoolSide {
+    workers: usize,
+    items: Vec<u64>,
+    events: mpsc::Receiver<Event>,
+    tx: mpsc::Sender<Event>,
+    pool: Option<Pool>,
+    steps: usize,
+    squares: Vec<u64>,
+    /// (worker, pid, items) of each chunk of the first map.
+    chunks: Vec<(String, u32, std::ops::Range<usize>)>,
+    times: Timings,
+}
+
+impl PoolSide {
+    fn new(workers: usize) -> Self {
+        let (tx, events) = mpsc::channel();
+        PoolSide {
+            workers,
+            items: (1..=9).collect(),
+            events,
+            tx,
+            pool: None,
+            steps: 0,
+            squares: Vec::new(),
+            chunks: Vec::new(),
+            times: Timings::default(),
+        }
+    }
+
+    fn chunksize(&self) -> usize {
+        default_chunksize(self.items.len(), self.workers)
+    }
+
+    /// The next step: start, the first map, ROUNDS more maps, then close and join.
+    fn step(&mut self) -> Result<()> {
+        let started = Instant::now();
+        match (self.steps, self.pool.as_ref()) {
+            (0, _) => {
+                let pool = Pool::builder()
+                    .workers(self.workers)
+                    .events(&self.tx)
+                    .start()
+                    .context("starting procbook's Pool")?;
+                self.times.start = Some(started.elapsed().as_secs_f64());
+                self.pool = Some(pool);
+            }
+            (1, Some(pool)) => {
+                self.squares = pool.map_chunked(&SQUARE, self.items.clone(), self.chunksize())?;
+                self.times.first = Some(started.elapsed().as_secs_f64());
+                for event in self.events.try_iter() {
+                    if let Event::ChunkDone { name, pid, items } = event {
+                        self.chunks.push((name, pid, items));
+                    }
+                }
+            }
+            (n, Some(pool)) if n <= ROUNDS + 1 => {
+                let again: Vec<u64> =
+                    pool.map_chunked(&SQUARE, self.items.clone(), self.chunksize())?;
+                self.times.rounds.push(started.elapsed().as_secs_f64());
+                if again != self.squares {
+                    bail!(
+                        "procbook's Pool returned {again:?}, then {:?}",
+                        self.squares
+                    );
+                }
+            }
+            _ => self.stop(),
+        }
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// `pool.close(); pool.join()`, timed; nothing if it is already stopped.
+    fn stop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let started = Instant::now();
+            pool.shutdown();
+            self.times.stop = Some(started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
+    let engine = args.engine.as_deref().unwrap_or("dask");
+    if !ENGINES.contains(&engine) {
+        bail!(
+            "demo cluster runs on dask or ray, not '{}'; try: demo cluster --engine dask",
+            term::shown(engine)
+        );
+    }
+    let workers = args.workers.unwrap_or(DEFAULT_WORKERS);
+    if workers > MAX_WORKERS {
+        bail!("demo cluster starts at most {MAX_WORKERS} workers; try: demo cluster --workers 4");
+    }
+    let script_args: Vec<String> = [
+        "--json",
+        "--wait-signal",
+        "--engine",
+        engine,
+        "--workers",
+        &workers.to_string(),
+        "--rounds",
+        &ROUNDS.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let Some(mut py) = python::start("12_cluster.py", SCRIPT, &script_args, LIMIT)? else {
+        bail!(
+            "demo cluster needs python3 with {}, and there is no python3 on the PATH",
+            install(engine)
+        );
+    };
+
+    let mut ours = PoolSide::new(workers as usize);
+    let mut theirs = Timings::default();
+    let mut python_pid = None;
+    let mut pids: BTreeMap<String, u32> = BTreeMap::new();
+    let mut done_by: BTreeMap<String, usize> = BTreeMap::new();
+    let mut results = None;
+    let mut name = engine.to_string();
+    while let Some(line) = py.next_line()? {
+        let said: Said = serde_json::from_str(&line)
+            .with_context(|| format!("reading the cluster script's line {line:?}"))?;
+        match said {
+            Said::Missing { engine, install } => {
+                drop(py);
+                bail!("{engine} is not installed for python3; install it with: {install}");
+            }
+            Said::Versions {
+                python,
+                engine,
+                version,
+            } => {
+                name = match engine.as_str() {
+                    "ray" => "Ray",
+                    _ => "Dask",
+                }
+                .to_string();
+                let what = match engine.as_str() {
+                    "ray" => format!("Ray {version}: ray.init() with {workers} CPUs, on 127.0.0.1"),
+                    _ => format!(
+                        "Dask {version}: a LocalCluster of {workers} worker processes on 127.0.0.1"
+                    ),
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    term::heading(&format!("{what} (Python {python})"))
+                )?;
+            }
+            Said::Scheduler {
+                address,
+                pid,
+                start_s,
+            } => {
+                python_pid = Some(pid);
+                theirs.start = Some(start_s);
+                writeln!(
+                    out,
+                    "{} scheduler at {address} (and the client: the script's own process)",
+                    term::tag("python3", pid)
+                )?;
+            }
+            Said::Worker { address, pid } => {
+                writeln!(out, "{} worker at {address}", term::tag("worker", pid))?;
+                pids.insert(address, pid);
+            }
+            Said::Pickle { by_name, by_value } => writeln!(
+                out,
+                "square travels as a pickle: {by_name} bytes by name (what multiprocessing \
+                 sends), {by_value} bytes by value (cloudpickle, what {name} sends for a \
+                 function defined in __main__)"
+            )?,
+            Said::Wait => {
+                ours.step()?;
+                let Some(pid) = python_pid.filter(|&p| p > 1) else {
+                    bail!("the cluster script waited before saying its PID");
+                };
+                kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
+                    .context("telling the cluster script to go on")?;
+            }
+            Said::Item { n, result, worker } => {
+                let pid = pids.get(&worker).copied().unwrap_or(0);
+                *done_by.entry(worker.clone()).or_default() += 1;
+                writeln!(
+                    out,
+                    "{} square({n}) = {result}   ({worker})",
+                    term::tag("worker", pid)
+                )?;
+            }
+            Said::Result {
+                results: r,
+                first_s,
+            } => {
+                theirs.first = Some(first_s);
+                writeln!(out, "{}", term::heading(&format!("{r:?}")))?;
+                results = Some(r);
+            }
+            Said::Round { seconds } => theirs.rounds.push(seconds),
+            Said::Closed { close_s } => theirs.stop = Some(close_s),
+            Said::Other => {}
+        }
+    }
+    py.finish()?;
+    ours.stop();
+    let left = python_pid.map_or(0, stop_leftovers);
+    let Some(results) = results else {
+        bail!("the cluster script ended without a result");
+    };
+
+    writeln!(
+        out,
+        "{}",
+        term::heading(&format!(
+            "procbook's Pool: the same map on {workers} worker processes, over pipes"
+        ))
+    )?;
+    for (worker, pid, range) in &ours.chunks {
+        writeln!(
+            out,
+            "{} square{:?} -> {:?}",
+            term::tag(worker, *pid),
+            &ours.items[range.clone()],
+            &ours.squares[range.clone()]
+        )?;
+    }
+    writeln!(out, "{}", term::heading(&format!("{:?}", ours.squares)))?;
+    if results != ours.squares {
+        bail!(
+            "{name} returned {results:?} but the Pool {:?}",
+            ours.squares
+        );
+    }
+
+    let busy = done_by.len();
+    let chunk_workers: BTreeSet<&String> = ours.chunks.iter().map(|(w, _, _)| w).collect();
+    writeln!(out, "{}", term::heading("Side by side"))?;
+    let rows = [
+        (
+            "tasks sent for 9 items".to_string(),
+            format!("{} (one per item)", results.len()),
+            format!("{} chunks of up to {}", ours.chunks.len(), ours.chunksize()),
+        ),
+        (
+            "workers that did work".to_string(),
+            format!("{busy} of {}", pids.len().max(busy)),
+            format!("{} of {workers}", chunk_workers.len()),
+        ),
+        ("start".to_string(), ms(theirs.start), ms(ours.times.start)),
+        (
+            "first map".to_string(),
+            ms(theirs.first),
+            ms(ours.times.first),
+        ),
+        (
+            format!("map, median of {ROUNDS} more"),
+            ms(nonempty_median(&theirs.rounds)),
+            ms(nonempty_median(&ours.times.rounds)),
+        ),
+        ("stop".to_string(), ms(theirs.stop), ms(ours.times.stop)),
+    ];
+    writeln!(out, "  {:<26} {:<24} procbook Pool", "", name)?;
+    for (what, a, b) in rows {
+        writeln!(out, "  {what:<26} {a:<24} {b}")?;
+    }
+    let ratio = match (
+        nonempty_median(&theirs.rounds),
+        nonempty_median(&ours.times.rounds),
+    ) {
+        (Some(a), Some(b)) if b > 0.0 => format!(
+            " Here a warm map took {:.0}x as long on {name} as on the Pool.",
+            a / b
+        ),
+        _ => String::new(),
+    };
+    for line in [
+        format!(
+            "Each of {name}'s tasks goes from the client to the scheduler, to a worker and back, \
+             as messages over TCP on 127.0.0.1; the Pool writes each chunk down a pipe to a \
+             worker.{ratio}"
+        ),
+        "The two were timed in turns (a step of one, then the same step of the other, never \
+         at once), but on a busy machine milliseconds still vary from run to run: read the \
+         counts first and the times as orders of magnitude."
+            .to_string(),
+        match left {
+            0 => format!(
+                "Every process the cluster started has stopped: python3 and its {} workers \
+                 exited, and their process group is empty.",
+                pids.len()
+            ),
+            n => format!(
+                "{n} of the cluster's processes were still running {} s after python3 \
+                 exited; procbook killed them.",
+                GRACE.as_secs()
+            ),
+        },
+    ] {
+        writeln!(out, "{}", term::notice(&line))?;
+    }
+    Ok(())
+}
+
+/// After python3 has exited, its process group should empty by itself within moments (the
+/// workers have been joined; multiprocessing's resource tracker leaves when its pipe closes).
+/// Whatever is still alive in it after [`GRACE`] is killed. Returns how many were killed.
+/// (The group keeps python3's number while any member lives, so it cannot name another group.)
+fn stop_leftovers(python_pid: u32) -> usize {
+    if python_pid <= 1 {
+        return 0;
+    }
+    let deadline = Instant::now() + GRACE;
+    loop {
+        let alive = group_members(python_pid);
+        if alive == 0 {
+            return 0;
+        }
+        if Instant::now() >= deadline {
+            let _ = killpg(Pid::from_raw(python_pid as i32), Signal::SIGKILL);
+            return alive;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Live (not zombie) processes in process group `pgid`, from /proc.
+fn group_members(pgid: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        // No /proc (not Linux): ask the kernel whether the group has anyone, zombies included.
+        return usize::from(killpg(Pid::from_raw(pgid as i32), None).is_ok());
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                return false;
+            };
+            let fields: Vec<&str> = after.split_whitespace().take(3).collect();
+            matches!(fields.as_slice(), [state, _, group]
+                if *state != "Z" && *state != "X" && group.parse() == Ok(pgid))
+        })
+        .count()
+}
+
+fn install(engine: &str) -> &'static str {
+    match engine {
+        "ray" => "Ray (python3 -m pip install ray)",
+        _ => "dask.distributed (python3 -m pip install \"dask[distributed]\")",
+    }
+}
+
+fn nonempty_median(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| median(values.to_vec()))
+}
+
+fn ms(seconds: Option<f64>) -> String {
+    match seconds {
+        Some(s) if s >= 0.1 => format!("{:.0} ms", s * 1000.0),
+        Some(s) if s >= 0.01 => format!("{:.1} ms", s * 1000.0),
+        Some(s) => format!("{:.2} ms", s * 1000.0),
+        None => "-".to_string(),
+    }
+}
