@@ -36,8 +36,8 @@ pub struct DemoArgs {
     /// How many items each worker takes at a time
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub chunksize: Option<u64>,
-    /// Which distributed engine runs the cluster demo
-    #[arg(long, value_name = "ENGINE", value_parser = ["dask", "ray"])]
+    /// Which distributed engine runs the cluster demo: dask (the default) or ray
+    #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 }
 
