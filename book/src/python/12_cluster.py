@@ -114,7 +114,7 @@ def run_dask(n_workers, rounds, say):
             start_s=start_s,
         )
         # ANCHOR: workers
-        pids = client.run(os.getpid)  # {worker address: its pid}, asked of each worker
+        pids = client.run(os.getpid)  # asks each worker: {address: pid}
         # ANCHOR_END: workers
         for address, pid in sorted(pids.items()):
             say("worker", f"worker {address} pid {pid}", address=address, pid=pid)
