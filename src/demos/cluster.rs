@@ -185,6 +185,122 @@ impl PoolSide {
     }
 }
 
+/// What the script said about its cluster, gathered as it says it.
+struct ClusterSide {
+    /// `Dask` or `Ray`.
+    name: String,
+    /// python3's PID, which is also its process group's number.
+    group: Option<u32>,
+    /// Worker address -> PID.
+    pids: BTreeMap<String, u32>,
+    /// Worker address -> items it computed.
+    done_by: BTreeMap<String, usize>,
+    results: Option<Vec<u64>>,
+    times: Timings,
+}
+
+impl ClusterSide {
+    /// Show one line of the script's, and take procbook's turn when it waits.
+    fn take(&mut self, said: Said, workers: u64, ours: &mut PoolSide, out: Out) -> Result<()> {
+        match said {
+            Said::Missing { engine, install } => {
+                bail!("{engine} is not installed for python3; install it with: {install}")
+            }
+            Said::Versions {
+                python,
+                engine,
+                version,
+            } => {
+                let what = if engine == "ray" {
+                    self.name = "Ray".into();
+                    format!("Ray {version}: ray.init() with {workers} CPUs, on 127.0.0.1")
+                } else {
+                    self.name = "Dask".into();
+                    format!(
+                        "Dask {version}: a LocalCluster of {workers} worker processes on 127.0.0.1"
+                    )
+                };
+                let heading = format!("{what} (Python {python})");
+                writeln!(out, "{}", term::heading(&heading))?;
+            }
+            Said::Scheduler {
+                address,
+                pid,
+                start_s,
+            } => {
+                self.group = Some(pid).filter(|&p| p > 1);
+                loopback(&address)?;
+                self.times.start = Some(start_s);
+                writeln!(
+                    out,
+                    "{} scheduler at {address} (and the client: the script's own process)",
+                    term::tag("python3", pid)
+                )?;
+            }
+            Said::Worker { address, pid } => {
+                loopback(&address)?;
+                writeln!(out, "{} worker at {address}", term::tag("worker", pid))?;
+                self.pids.insert(address, pid);
+            }
+            Said::Pickle { by_name, by_value } => writeln!(
+                out,
+                "square travels as a pickle: {by_name} bytes by name (what multiprocessing \
+                 sends), {by_value} bytes by value (cloudpickle, what {} sends for a \
+                 function defined in __main__)",
+                self.name
+            )?,
+            Said::Wait => {
+                ours.step()?;
+                let Some(pid) = self.group else {
+                    bail!("the cluster script waited before saying its PID");
+                };
+                kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
+                    .context("telling the cluster script to go on")?;
+            }
+            Said::Item { n, result, worker } => {
+                let pid = self.pids.get(&worker).copied().unwrap_or(0);
+                *self.done_by.entry(worker.clone()).or_default() += 1;
+                writeln!(
+                    out,
+                    "{} square({n}) = {result}   ({worker})",
+                    term::tag("worker", pid)
+                )?;
+            }
+            Said::Result { results, first_s } => {
+                self.times.first = Some(first_s);
+                writeln!(out, "{}", term::heading(&format!("{results:?}")))?;
+                self.results = Some(results);
+            }
+            Said::Round { seconds } => self.times.rounds.push(seconds),
+            Said::Closed { close_s } => self.times.stop = Some(close_s),
+            Said::Other => {}
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ClusterSide {
+    /// On every way out that skipped the orderly check (an error, Ctrl-C): nothing of the
+    /// cluster's may outlive the demo, even if python3 itself has already gone.
+    fn drop(&mut self) {
+        if let Some(group) = self.group.take()
+            && group_members(group) > 0
+        {
+            let _ = killpg(Pid::from_raw(group as i32), Signal::SIGKILL);
+        }
+    }
+}
+
+/// The cluster was asked to listen on 127.0.0.1; refuse to go on if it does not.
+fn loopback(address: &str) -> Result<()> {
+    let host = address.split("://").nth(1).unwrap_or(address);
+    if host.starts_with("127.0.0.1:") || host.starts_with("pid ") {
+        Ok(())
+    } else {
+        bail!("the cluster listens on {address}, not on 127.0.0.1 only; it was stopped")
+    }
+}
+
 pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let engine = args.engine.as_deref().unwrap_or("dask");
     if !ENGINES.contains(&engine) {
@@ -215,103 +331,27 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
             install(engine)
         );
     };
-
     let mut ours = PoolSide::new(workers as usize);
-    let mut theirs = Timings::default();
-    let mut python_pid = None;
-    let mut pids: BTreeMap<String, u32> = BTreeMap::new();
-    let mut done_by: BTreeMap<String, usize> = BTreeMap::new();
-    let mut results = None;
-    let mut name = engine.to_string();
+    let mut theirs = ClusterSide {
+        name: engine.to_string(),
+        group: None,
+        pids: BTreeMap::new(),
+        done_by: BTreeMap::new(),
+        results: None,
+        times: Timings::default(),
+    };
     while let Some(line) = py.next_line()? {
         let said: Said = serde_json::from_str(&line)
             .with_context(|| format!("reading the cluster script's line {line:?}"))?;
-        match said {
-            Said::Missing { engine, install } => {
-                drop(py);
-                bail!("{engine} is not installed for python3; install it with: {install}");
-            }
-            Said::Versions {
-                python,
-                engine,
-                version,
-            } => {
-                name = match engine.as_str() {
-                    "ray" => "Ray",
-                    _ => "Dask",
-                }
-                .to_string();
-                let what = match engine.as_str() {
-                    "ray" => format!("Ray {version}: ray.init() with {workers} CPUs, on 127.0.0.1"),
-                    _ => format!(
-                        "Dask {version}: a LocalCluster of {workers} worker processes on 127.0.0.1"
-                    ),
-                };
-                writeln!(
-                    out,
-                    "{}",
-                    term::heading(&format!("{what} (Python {python})"))
-                )?;
-            }
-            Said::Scheduler {
-                address,
-                pid,
-                start_s,
-            } => {
-                python_pid = Some(pid);
-                theirs.start = Some(start_s);
-                writeln!(
-                    out,
-                    "{} scheduler at {address} (and the client: the script's own process)",
-                    term::tag("python3", pid)
-                )?;
-            }
-            Said::Worker { address, pid } => {
-                writeln!(out, "{} worker at {address}", term::tag("worker", pid))?;
-                pids.insert(address, pid);
-            }
-            Said::Pickle { by_name, by_value } => writeln!(
-                out,
-                "square travels as a pickle: {by_name} bytes by name (what multiprocessing \
-                 sends), {by_value} bytes by value (cloudpickle, what {name} sends for a \
-                 function defined in __main__)"
-            )?,
-            Said::Wait => {
-                ours.step()?;
-                let Some(pid) = python_pid.filter(|&p| p > 1) else {
-                    bail!("the cluster script waited before saying its PID");
-                };
-                kill(Pid::from_raw(pid as i32), Signal::SIGUSR1)
-                    .context("telling the cluster script to go on")?;
-            }
-            Said::Item { n, result, worker } => {
-                let pid = pids.get(&worker).copied().unwrap_or(0);
-                *done_by.entry(worker.clone()).or_default() += 1;
-                writeln!(
-                    out,
-                    "{} square({n}) = {result}   ({worker})",
-                    term::tag("worker", pid)
-                )?;
-            }
-            Said::Result {
-                results: r,
-                first_s,
-            } => {
-                theirs.first = Some(first_s);
-                writeln!(out, "{}", term::heading(&format!("{r:?}")))?;
-                results = Some(r);
-            }
-            Said::Round { seconds } => theirs.rounds.push(seconds),
-            Said::Closed { close_s } => theirs.stop = Some(close_s),
-            Said::Other => {}
-        }
+        theirs.take(said, workers, &mut ours, out)?;
     }
     py.finish()?;
     ours.stop();
-    let left = python_pid.map_or(0, stop_leftovers);
-    let Some(results) = results else {
+    let left = theirs.group.take().map_or(0, stop_leftovers);
+    let Some(results) = theirs.results.take() else {
         bail!("the cluster script ended without a result");
     };
+    let name = theirs.name.clone();
 
     writeln!(
         out,
@@ -336,42 +376,73 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
             ours.squares
         );
     }
+    side_by_side(out, &theirs, &ours, results.len())?;
+    writeln!(
+        out,
+        "{}",
+        term::notice(&match left {
+            0 => format!(
+                "Every process the cluster started has stopped: python3 and its {} workers \
+                 exited, and their process group is empty.",
+                theirs.pids.len()
+            ),
+            n => format!(
+                "{n} of the cluster's processes were still running {} s after python3 \
+                 exited; procbook killed them.",
+                GRACE.as_secs()
+            ),
+        })
+    )?;
+    Ok(())
+}
 
-    let busy = done_by.len();
+/// The counts first, then the times, then what they mean.
+fn side_by_side(out: Out, theirs: &ClusterSide, ours: &PoolSide, tasks: usize) -> Result<()> {
+    let name = &theirs.name;
+    let busy = theirs.done_by.len();
     let chunk_workers: BTreeSet<&String> = ours.chunks.iter().map(|(w, _, _)| w).collect();
-    writeln!(out, "{}", term::heading("Side by side"))?;
+    let (their_map, our_map) = (
+        nonempty_median(&theirs.times.rounds),
+        nonempty_median(&ours.times.rounds),
+    );
     let rows = [
         (
             "tasks sent for 9 items".to_string(),
-            format!("{} (one per item)", results.len()),
+            format!("{tasks} (one per item)"),
             format!("{} chunks of up to {}", ours.chunks.len(), ours.chunksize()),
         ),
         (
             "workers that did work".to_string(),
-            format!("{busy} of {}", pids.len().max(busy)),
-            format!("{} of {workers}", chunk_workers.len()),
+            format!("{busy} of {}", theirs.pids.len().max(busy)),
+            format!("{} of {}", chunk_workers.len(), ours.workers),
         ),
-        ("start".to_string(), ms(theirs.start), ms(ours.times.start)),
+        (
+            "start".to_string(),
+            ms(theirs.times.start),
+            ms(ours.times.start),
+        ),
         (
             "first map".to_string(),
-            ms(theirs.first),
+            ms(theirs.times.first),
             ms(ours.times.first),
         ),
         (
             format!("map, median of {ROUNDS} more"),
-            ms(nonempty_median(&theirs.rounds)),
-            ms(nonempty_median(&ours.times.rounds)),
+            ms(their_map),
+            ms(our_map),
         ),
-        ("stop".to_string(), ms(theirs.stop), ms(ours.times.stop)),
+        (
+            "stop".to_string(),
+            ms(theirs.times.stop),
+            ms(ours.times.stop),
+        ),
     ];
+    writeln!(out, "{}", term::heading("Side by side"))?;
     writeln!(out, "  {:<26} {:<24} procbook Pool", "", name)?;
     for (what, a, b) in rows {
         writeln!(out, "  {what:<26} {a:<24} {b}")?;
     }
-    let ratio = match (
-        nonempty_median(&theirs.rounds),
-        nonempty_median(&ours.times.rounds),
-    ) {
+    let ratio = match (their_map, our_map) {
         (Some(a), Some(b)) if b > 0.0 => format!(
             " Here a warm map took {:.0}x as long on {name} as on the Pool.",
             a / b
@@ -388,18 +459,6 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
          at once), but on a busy machine milliseconds still vary from run to run: read the \
          counts first and the times as orders of magnitude."
             .to_string(),
-        match left {
-            0 => format!(
-                "Every process the cluster started has stopped: python3 and its {} workers \
-                 exited, and their process group is empty.",
-                pids.len()
-            ),
-            n => format!(
-                "{n} of the cluster's processes were still running {} s after python3 \
-                 exited; procbook killed them.",
-                GRACE.as_secs()
-            ),
-        },
     ] {
         writeln!(out, "{}", term::notice(&line))?;
     }

@@ -185,7 +185,10 @@ mod tests {
     #[test]
     fn usage_comes_from_the_table() {
         let demo = find("demo").unwrap();
-        assert_eq!(usage(&demo), "demo [NAME] [--workers N] [--chunksize K]");
+        assert_eq!(
+            usage(&demo),
+            "demo [NAME] [--workers N] [--chunksize K] [--engine ENGINE]"
+        );
         assert_eq!(args(&demo, false), "[NAME]");
         assert_eq!(usage(&find("lesson").unwrap()), "lesson N");
         assert_eq!(usage(&find("exit").unwrap()), "quit");
