@@ -449,7 +449,15 @@ fn side_by_side(out: Out, theirs: &ClusterSide, ours: &PoolSide, tasks: usize) -
         ),
         _ => String::new(),
     };
-    for line in [
+    let mut notes = Vec::new();
+    if busy < theirs.pids.len() {
+        notes.push(format!(
+            "This run, {name}'s scheduler gave every task to {busy} of its {} workers: which \
+             worker gets what is its choice, and changes from run to run.",
+            theirs.pids.len()
+        ));
+    }
+    for line in notes.into_iter().chain([
         format!(
             "Each of {name}'s tasks goes from the client to the scheduler, to a worker and back, \
              as messages over TCP on 127.0.0.1; the Pool writes each chunk down a pipe to a \
@@ -459,7 +467,7 @@ fn side_by_side(out: Out, theirs: &ClusterSide, ours: &PoolSide, tasks: usize) -
          at once), but on a busy machine milliseconds still vary from run to run: read the \
          counts first and the times as orders of magnitude."
             .to_string(),
-    ] {
+    ]) {
         writeln!(out, "{}", term::notice(&line))?;
     }
     Ok(())
