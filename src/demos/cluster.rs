@@ -43,7 +43,7 @@ const MAX_WORKERS: u64 = 16;
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// How long the cluster's process group may take to empty after python3 exits.
-const GRACE: Duration = Duration::from_secs(3);
+const GRACE: Duration = Duration::from_secs(5);
 
 const ENGINES: &[&str] = &["dask", "ray"];
 
