@@ -12,18 +12,15 @@
 //! if it is re-parented, and each Dask worker exits when the pipe from its parent closes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde::Deserialize;
 
-use super::tasks::SQUARE;
 use super::{DemoArgs, Out, python};
 use crate::bench::median;
-use crate::engine::{Event, Pool, default_chunksize};
 use crate::term;
 
 /// The script, embedded so the demo runs from any directory; the book includes the same file.
@@ -44,6 +41,12 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// How long the cluster's process group may take to empty after python3 exits.
 const GRACE: Duration = Duration::from_secs(5);
+
+mod group;
+mod pool_side;
+
+use group::{group_members, stop_leftovers};
+use pool_side::{PoolSide, Timings};
 
 const ENGINES: &[&str] = &["dask", "ray"];
 
@@ -91,98 +94,6 @@ enum Said {
     },
     #[serde(other)]
     Other,
-}
-
-/// What each side measured, in seconds.
-#[derive(Default)]
-struct Timings {
-    start: Option<f64>,
-    first: Option<f64>,
-    rounds: Vec<f64>,
-    stop: Option<f64>,
-}
-
-/// procbook's Pool, taken one step each time the script waits.
-struct PoolSide {
-    workers: usize,
-    items: Vec<u64>,
-    events: mpsc::Receiver<Event>,
-    tx: mpsc::Sender<Event>,
-    pool: Option<Pool>,
-    steps: usize,
-    squares: Vec<u64>,
-    /// (worker, pid, items) of each chunk of the first map.
-    chunks: Vec<(String, u32, std::ops::Range<usize>)>,
-    times: Timings,
-}
-
-impl PoolSide {
-    fn new(workers: usize) -> Self {
-        let (tx, events) = mpsc::channel();
-        PoolSide {
-            workers,
-            items: (1..=9).collect(),
-            events,
-            tx,
-            pool: None,
-            steps: 0,
-            squares: Vec::new(),
-            chunks: Vec::new(),
-            times: Timings::default(),
-        }
-    }
-
-    fn chunksize(&self) -> usize {
-        default_chunksize(self.items.len(), self.workers)
-    }
-
-    /// The next step: start, the first map, ROUNDS more maps, then close and join.
-    fn step(&mut self) -> Result<()> {
-        let started = Instant::now();
-        match (self.steps, self.pool.as_ref()) {
-            (0, _) => {
-                let pool = Pool::builder()
-                    .workers(self.workers)
-                    .events(&self.tx)
-                    .start()
-                    .context("starting procbook's Pool")?;
-                self.times.start = Some(started.elapsed().as_secs_f64());
-                self.pool = Some(pool);
-            }
-            (1, Some(pool)) => {
-                self.squares = pool.map_chunked(&SQUARE, self.items.clone(), self.chunksize())?;
-                self.times.first = Some(started.elapsed().as_secs_f64());
-                for event in self.events.try_iter() {
-                    if let Event::ChunkDone { name, pid, items } = event {
-                        self.chunks.push((name, pid, items));
-                    }
-                }
-            }
-            (n, Some(pool)) if n <= ROUNDS + 1 => {
-                let again: Vec<u64> =
-                    pool.map_chunked(&SQUARE, self.items.clone(), self.chunksize())?;
-                self.times.rounds.push(started.elapsed().as_secs_f64());
-                if again != self.squares {
-                    bail!(
-                        "procbook's Pool returned {again:?}, then {:?}",
-                        self.squares
-                    );
-                }
-            }
-            _ => self.stop(),
-        }
-        self.steps += 1;
-        Ok(())
-    }
-
-    /// `pool.close(); pool.join()`, timed; nothing if it is already stopped.
-    fn stop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            let started = Instant::now();
-            pool.shutdown();
-            self.times.stop = Some(started.elapsed().as_secs_f64());
-        }
-    }
 }
 
 /// What the script said about its cluster, gathered as it says it.
@@ -471,54 +382,6 @@ fn side_by_side(out: Out, theirs: &ClusterSide, ours: &PoolSide, tasks: usize) -
         writeln!(out, "{}", term::notice(&line))?;
     }
     Ok(())
-}
-
-/// After python3 has exited, its process group should empty by itself within moments (the
-/// workers have been joined; multiprocessing's resource tracker leaves when its pipe closes).
-/// Whatever is still alive in it after [`GRACE`] is killed. Returns how many were killed.
-/// (The group keeps python3's number while any member lives, so it cannot name another group.)
-fn stop_leftovers(python_pid: u32) -> usize {
-    if python_pid <= 1 {
-        return 0;
-    }
-    let deadline = Instant::now() + GRACE;
-    loop {
-        let alive = group_members(python_pid);
-        if alive == 0 {
-            return 0;
-        }
-        if Instant::now() >= deadline {
-            let _ = killpg(Pid::from_raw(python_pid as i32), Signal::SIGKILL);
-            return alive;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Live (not zombie) processes in process group `pgid`, from /proc.
-fn group_members(pgid: u32) -> usize {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        // No /proc (not Linux): ask the kernel whether the group has anyone, zombies included.
-        return usize::from(killpg(Pid::from_raw(pgid as i32), None).is_ok());
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-        })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter(|stat| {
-            // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
-            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                return false;
-            };
-            let fields: Vec<&str> = after.split_whitespace().take(3).collect();
-            matches!(fields.as_slice(), [state, _, group]
-                if *state != "Z" && *state != "X" && group.parse() == Ok(pgid))
-        })
-        .count()
 }
 
 fn install(engine: &str) -> &'static str {
