@@ -1,5 +1,6 @@
 //! The demos: one file each, and one table that drives the CLI, the REPL, help and completion.
 
+pub mod cluster;
 pub mod crash;
 pub mod four;
 pub mod gil;
@@ -38,6 +39,9 @@ pub struct DemoArgs {
     /// Print the run as one JSON object instead of text
     #[arg(long)]
     pub json: bool,
+    /// Which distributed engine runs the cluster demo: dask (the default) or ray
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
 }
 
 /// One demo: its name, what it shows, the lesson it belongs to, the options it takes.
@@ -134,6 +138,14 @@ pub static DEMOS: &[Demo] = &[
         timed: true,
         run: bench,
     },
+    Demo {
+        name: "cluster",
+        summary: "the pool example on a real dask.distributed cluster of local processes, beside procbook's Pool",
+        lesson: 12,
+        options: &["--workers", "--engine"],
+        timed: true,
+        run: cluster::run,
+    },
 ];
 
 /// `procbook bench` as a demo, so that chapter 11 can capture it like any other
@@ -189,6 +201,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
         ("--workers", args.workers.is_some()),
         ("--chunksize", args.chunksize.is_some()),
         ("--json", args.json),
+        ("--engine", args.engine.is_some()),
     ];
     for (option, present) in given {
         if present && !demo.options.contains(&option) {

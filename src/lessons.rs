@@ -62,6 +62,7 @@ static FILES: &[(&str, &str)] = embed![
     "book/src/python/09_ipc.py",
     "book/src/python/10_crash.py",
     "book/src/python/11_costs.py",
+    "book/src/python/12_cluster.py",
     "src/main.rs",
     "src/engine/guard.rs",
     "src/engine/pool.rs",

@@ -67,7 +67,7 @@ fn a_script_runs_demos_and_lessons_and_reports_mistakes() {
         run.stderr,
         "error: unknown command 'frobnicate'; type help to see the commands\n\
          error: invalid value '0' for '--workers <N>': 0 is not in 1..=64 \
-         (usage: demo [NAME] [--workers N] [--chunksize K] [--json])\n"
+         (usage: demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE])\n"
     );
     // `quit` ends the script: `demo four` after it never ran.
     assert!(!out.contains("Process-"), "{out}");

@@ -187,7 +187,7 @@ mod tests {
         let demo = find("demo").unwrap();
         assert_eq!(
             usage(&demo),
-            "demo [NAME] [--workers N] [--chunksize K] [--json]"
+            "demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE]"
         );
         assert_eq!(args(&demo, false), "[NAME]");
         assert_eq!(usage(&find("lesson").unwrap()), "lesson N");
