@@ -25,7 +25,7 @@ pub enum Command {
     /// Show lesson N: the chapter's text with the live output of its demos
     Lesson {
         /// The lesson number (see `lessons`)
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = lesson_number)]
         n: u32,
     },
     /// List the lessons
@@ -90,6 +90,63 @@ pub struct BenchArgs {
     pub no_python: bool,
 }
 
+/// A number outside what a command takes: the message names the real range.
+#[derive(Debug)]
+pub struct BadNumber {
+    pub text: String,
+    /// The list of lessons would help (say where to find it).
+    pub see_lessons: bool,
+}
+
+impl std::fmt::Display for BadNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for BadNumber {}
+
+/// A value parser for a whole number from `low` to `high`, whose error says so:
+/// "--workers takes 1 to 64, not -1".
+pub fn number_in(
+    flag: &'static str,
+    low: u64,
+    high: u64,
+) -> impl Fn(&str) -> Result<u64, BadNumber> + Clone + Send + Sync + 'static {
+    move |text| {
+        let bad = || BadNumber {
+            text: format!(
+                "{flag} takes {low} to {high}, not {}",
+                crate::term::shown(text)
+            ),
+            see_lessons: false,
+        };
+        let n: u64 = text.trim().parse().map_err(|_| bad())?;
+        if (low..=high).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// The value parser of `lesson N`: a lesson that exists.
+fn lesson_number(text: &str) -> Result<u32, BadNumber> {
+    let last = crate::lessons::last();
+    let shown = crate::term::shown(text);
+    match text.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(last)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(BadNumber {
+            text: format!("there is no lesson {shown}: lessons are 0 to {last}"),
+            see_lessons: true,
+        }),
+        Err(_) => Err(BadNumber {
+            text: format!("lesson takes a number, 0 to {last}, not '{shown}'"),
+            see_lessons: true,
+        }),
+    }
+}
+
 /// Run one command, writing what it shows to `out`.
 pub fn run(command: &Command, out: Out) -> Result<()> {
     match command {
@@ -135,6 +192,20 @@ pub fn table() -> clap::Command {
 /// A clap parse error as one line a learner can act on: the complaint, clap's tip if it has
 /// one, and where to look next.
 pub fn one_line(err: &clap::Error, help_hint: &str) -> String {
+    one_line_at(err, help_hint, "")
+}
+
+/// [`one_line`], where commands are typed after `prefix` (`procbook ` on the command line,
+/// nothing in the REPL).
+pub fn one_line_at(err: &clap::Error, help_hint: &str, prefix: &str) -> String {
+    // Our own value parsers say what is wrong in full: no need for clap's framing.
+    if let Some(bad) = std::error::Error::source(err).and_then(|e| e.downcast_ref::<BadNumber>()) {
+        return if bad.see_lessons {
+            format!("{bad} (see them with: {prefix}lessons)")
+        } else {
+            format!("{bad} ({help_hint})")
+        };
+    }
     let text = err.render().to_string();
     let mut lines = text
         .lines()

@@ -30,10 +30,12 @@ pub struct DemoArgs {
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
     /// How many worker processes
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=crate::engine::MAX_WORKERS as u64))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = crate::commands::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
     pub workers: Option<u64>,
     /// How many items each worker takes at a time
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "K", allow_negative_numbers = true,
+          value_parser = crate::commands::number_in("--chunksize", 1, 10_000))]
     pub chunksize: Option<u64>,
 }
 
@@ -125,6 +127,13 @@ pub static DEMOS: &[Demo] = &[
     },
 ];
 
+/// The demos in the order of the lessons that explain them (the table's order is free).
+pub fn in_lesson_order() -> Vec<&'static Demo> {
+    let mut demos: Vec<&Demo> = DEMOS.iter().collect();
+    demos.sort_by_key(|d| d.lesson);
+    demos
+}
+
 /// Look a demo up by name.
 pub fn find(name: &str) -> Option<&'static Demo> {
     DEMOS.iter().find(|d| d.name == name)
@@ -134,7 +143,8 @@ pub fn find(name: &str) -> Option<&'static Demo> {
 pub fn closest(name: &str) -> Option<&'static str> {
     DEMOS
         .iter()
-        .map(|d| (strsim::jaro_winkler(name, d.name), d.name))
+        // `POOL` is `pool` in the wrong case: compare in lower case.
+        .map(|d| (strsim::jaro_winkler(&name.to_lowercase(), d.name), d.name))
         .filter(|(score, _)| *score > 0.7)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, name)| name)
@@ -147,7 +157,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     };
     let Some(demo) = find(name) else {
         let (near, name) = (closest(name), term::shown(name));
-        let names: Vec<&str> = DEMOS.iter().map(|d| d.name).collect();
+        let names: Vec<&str> = in_lesson_order().iter().map(|d| d.name).collect();
         match near {
             Some(near) => bail!(
                 "unknown demo '{name}'; did you mean '{near}'? (demos: {})",
@@ -169,9 +179,10 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
                     demo.name
                 ),
                 opts => bail!(
-                    "demo {} takes {} but not {option}",
+                    "demo {} takes {} but not {option}; try: demo {} --help",
                     demo.name,
-                    opts.join(", ")
+                    opts.join(", "),
+                    demo.name
                 ),
             }
         }
@@ -182,7 +193,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
 /// The table of demos, for `demo` with no name.
 pub fn list(out: Out) -> Result<()> {
     writeln!(out, "{}", term::heading("Demos (run one with: demo NAME)"))?;
-    for d in DEMOS {
+    for d in in_lesson_order() {
         let opts = if d.options.is_empty() {
             String::new()
         } else {

@@ -116,7 +116,7 @@ pub fn find(n: u32) -> Result<Lesson> {
     match all.iter().find(|l| l.number == n) {
         Some(lesson) => Ok(lesson.clone()),
         None => bail!(
-            "there is no lesson {n}: the lessons are 0 to {} (type: lessons)",
+            "there is no lesson {n}: lessons are 0 to {} (see them with: lessons)",
             all.len().saturating_sub(1)
         ),
     }

@@ -66,7 +66,7 @@ fn a_script_runs_demos_and_lessons_and_reports_mistakes() {
     assert_eq!(
         run.stderr,
         "error: unknown command 'frobnicate'; type help to see the commands\n\
-         error: invalid value '0' for '--workers <N>': 0 is not in 1..=64 \
+         error: --workers takes 1 to 64, not 0 \
          (usage: demo [NAME] [--workers N] [--chunksize K])\n"
     );
     // `quit` ends the script: `demo four` after it never ran.
