@@ -199,9 +199,11 @@ pub fn list(out: Out) -> Result<()> {
         } else {
             format!(" [{}]", d.options.join("] ["))
         };
+        // One gap of two spaces at most: a narrow terminal wraps the summary under itself
+        // (see term::fit) rather than cutting the row.
         writeln!(
             out,
-            "  {:<14} {}{}  (lesson {})",
+            "  {:<14} {}{} (lesson {})",
             d.name, d.summary, opts, d.lesson
         )?;
     }

@@ -285,7 +285,8 @@ pub fn fit(line: &str, width: usize) -> Vec<String> {
 const MIN_FIT: usize = 20;
 
 /// Where the text of a prose line's later lines starts: under the text after a first gap of
-/// two spaces (`  name   about`), else under its first word.
+/// two spaces (`  name   about`), else two columns in from the line's own start, so that a
+/// wrapped line cannot be taken for a new one.
 fn hanging_indent(plain: &str) -> usize {
     let lead = plain.len() - plain.trim_start().len();
     let rest = &plain[lead..];
@@ -294,7 +295,7 @@ fn hanging_indent(plain: &str) -> usize {
         let col = lead + gap + after;
         return unicode_width::UnicodeWidthStr::width(&plain[..col]);
     }
-    lead
+    lead + 2
 }
 
 /// A writer that fits each line to the terminal's width as it is written (see [`fit`]); on a

@@ -604,10 +604,19 @@ fn show_workers(out: Out, events: mpsc::Receiver<Event>) -> Result<()> {
 
 const LABEL: usize = 26;
 
+/// Columns before the bars in a row.
+const ROW_START: usize = LABEL + 27;
+
 fn header() -> String {
+    // A row stays one line at the terminal's width (see term::fit): say less on a narrow one.
+    let busy = if crate::term::width() >= ROW_START + 30 {
+        "each core busy (whole machine)"
+    } else {
+        "each core busy"
+    };
     format!(
-        "{:<LABEL$} {:>8} {:>8} {:>6}  {}",
-        "run", "time", "speedup", "cores", "each core busy (whole machine)"
+        "{:<LABEL$} {:>8} {:>8} {:>6}  {busy}",
+        "run", "time", "speedup", "cores"
     )
 }
 
@@ -631,11 +640,16 @@ fn show_row(out: Out, row: &Row) -> Result<()> {
 /// One bar per core: wide with a percentage for a few cores, one block each for many.
 fn bars(cores: &[f32]) -> String {
     const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    // Narrower bars where the terminal is narrow: `██░ 100%  ` is width + 7 columns.
+    let room =
+        (crate::term::width().saturating_sub(ROW_START) / cores.len().max(1)).saturating_sub(7);
     let width = match cores.len() {
         0..=2 => 10,
         3..=4 => 5,
         _ => 0,
-    };
+    }
+    .min(room);
+    let width = if width < 3 { 0 } else { width };
     if width == 0 {
         return cores
             .iter()
