@@ -494,6 +494,48 @@ fn run_demo(words: &[String]) -> Result<String> {
     Ok(text)
 }
 
+/// The lines of code lesson `n` shows (its code blocks, includes spliced in, hidden Rust
+/// lines left out, tabs as four spaces), trimmed at the end: what a check that no code line
+/// is split looks for.
+pub fn code_lines(n: u32) -> Result<Vec<String>> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let lesson = find(n)?;
+    let Some(text) = lesson.text() else {
+        return Ok(Vec::new());
+    };
+    let mut lines = Vec::new();
+    for segment in segments(&text) {
+        let Segment::Markdown(md) = segment else {
+            continue;
+        };
+        let mut lang: Option<String> = None;
+        for event in Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES) {
+            match event {
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    lang = Some(match kind {
+                        CodeBlockKind::Fenced(info) => info.to_string(),
+                        CodeBlockKind::Indented => String::new(),
+                    });
+                }
+                Event::End(TagEnd::CodeBlock) => lang = None,
+                Event::Text(code) => {
+                    let Some(lang) = &lang else { continue };
+                    for line in code.lines() {
+                        let trimmed = line.trim_start();
+                        if lang.starts_with("rust") && (trimmed == "#" || trimmed.starts_with("# "))
+                        {
+                            continue;
+                        }
+                        lines.push(line.replace('\t', "    ").trim_end().to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(lines)
+}
+
 /// Did Ctrl-C stop this?
 pub fn is_interrupted(e: &anyhow::Error) -> bool {
     e.chain()
