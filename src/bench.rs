@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::commands::BenchArgs;
 use crate::demos::Out;
 use crate::demos::tasks::NOOP;
 use crate::engine::{Pool, Process};
@@ -57,6 +57,17 @@ pub struct PythonReport {
     pub pool_start_us: f64,
     pub task_chunk1_us: f64,
     pub task_default_us: f64,
+}
+
+/// Options of `bench`.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the Python comparison even when python3 is on the PATH
+    #[arg(long)]
+    pub no_python: bool,
 }
 
 pub fn run(args: &BenchArgs, out: Out) -> Result<()> {

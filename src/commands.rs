@@ -2,8 +2,11 @@
 //! parses it, the REPL parses each line with it, and help and completion are read from it.
 
 use anyhow::Result;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::arg::BadNumber;
+use crate::bench::BenchArgs;
+use crate::book::BookArgs;
 use crate::demos::{self, DemoArgs, Out};
 
 /// What `procbook --help` says first.
@@ -49,85 +52,6 @@ pub enum Command {
     Watch,
     /// This machine's cores and memory, and the process tree of procbook
     Sys,
-}
-
-/// Options of `book`.
-#[derive(Args, Debug, Clone, Default, PartialEq)]
-pub struct BookArgs {
-    /// Where to write the HTML (default: book/build in the workspace)
-    #[arg(long, value_name = "DIR")]
-    pub dest: Option<std::path::PathBuf>,
-    /// Open the built book in your browser
-    #[arg(long)]
-    pub open: bool,
-    /// Serve the built book on http://127.0.0.1 (Ctrl-C to stop)
-    #[arg(long)]
-    pub serve: bool,
-    #[command(subcommand)]
-    pub action: Option<BookAction>,
-}
-
-/// What `book` does besides building.
-#[derive(Subcommand, Debug, Clone, PartialEq)]
-pub enum BookAction {
-    /// Act as mdBook's preprocessor (book/book.toml calls this; not for people)
-    #[command(hide = true)]
-    Preprocess {
-        /// What mdBook passes, such as `supports html`
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-}
-
-/// Options of `bench`.
-#[derive(Args, Debug, Clone, Default, PartialEq)]
-pub struct BenchArgs {
-    /// Print one JSON object instead of a table
-    #[arg(long)]
-    pub json: bool,
-    /// Skip the Python comparison even when python3 is on the PATH
-    #[arg(long)]
-    pub no_python: bool,
-}
-
-/// A number outside what a command takes: the message names the real range.
-#[derive(Debug)]
-pub struct BadNumber {
-    pub text: String,
-    /// The list of lessons would help (say where to find it).
-    pub see_lessons: bool,
-}
-
-impl std::fmt::Display for BadNumber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for BadNumber {}
-
-/// A value parser for a whole number from `low` to `high`, whose error says so:
-/// "--workers takes 1 to 64, not -1".
-pub fn number_in(
-    flag: &'static str,
-    low: u64,
-    high: u64,
-) -> impl Fn(&str) -> Result<u64, BadNumber> + Clone + Send + Sync + 'static {
-    move |text| {
-        let bad = || BadNumber {
-            text: format!(
-                "{flag} takes {low} to {high}, not {}",
-                crate::term::shown(text)
-            ),
-            see_lessons: false,
-        };
-        let n: u64 = text.trim().parse().map_err(|_| bad())?;
-        if (low..=high).contains(&n) {
-            Ok(n)
-        } else {
-            Err(bad())
-        }
-    }
 }
 
 /// The value parser of `lesson N`: a lesson that exists.

@@ -31,11 +31,11 @@ pub struct DemoArgs {
     pub name: Option<String>,
     /// How many worker processes
     #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = crate::commands::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
+          value_parser = crate::arg::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
     pub workers: Option<u64>,
     /// How many items each worker takes at a time
     #[arg(long, value_name = "K", allow_negative_numbers = true,
-          value_parser = crate::commands::number_in("--chunksize", 1, 10_000))]
+          value_parser = crate::arg::number_in("--chunksize", 1, 10_000))]
     pub chunksize: Option<u64>,
 }
 

@@ -42,11 +42,11 @@ pub enum Line {
     /// A pool whose workers each sleep MS milliseconds: something long to stop with Ctrl-C
     #[command(hide = true)]
     Nap {
-        #[arg(value_name = "MS", value_parser = crate::commands::number_in("MS", 1, 600_000))]
+        #[arg(value_name = "MS", value_parser = crate::arg::number_in("MS", 1, 600_000))]
         ms: u64,
         /// How many worker processes
         #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
-              value_parser = crate::commands::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
+              value_parser = crate::arg::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
         workers: u64,
     },
 }
