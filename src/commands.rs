@@ -40,12 +40,12 @@ pub enum Command {
     /// Grade your exercises (all, or exercise N) and show your progress
     Check {
         /// Grade only this exercise
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: Option<u32>,
     },
     /// Show the hint for exercise N
     Hint {
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: u32,
     },
     /// Re-grade whenever you save an exercise file (Ctrl-C to stop)
@@ -67,6 +67,29 @@ fn lesson_number(text: &str) -> Result<u32, BadNumber> {
         Err(_) => Err(BadNumber {
             text: format!("lesson takes a number, 0 to {last}, not '{shown}'"),
             see_lessons: true,
+        }),
+    }
+}
+
+/// The value parser of `check N` and `hint N`: a number in the exercises' range. (Whether
+/// that exercise exists is the grader's to say; an unreadable manifest is too.)
+fn exercise_number(text: &str) -> Result<u32, BadNumber> {
+    let total = crate::grade::manifest().map_or(u32::MAX as usize, |all| all.len());
+    let range = if total == u32::MAX as usize {
+        "exercise takes a number".to_string()
+    } else {
+        format!("exercises are 1 to {total}")
+    };
+    let shown = crate::term::shown(text);
+    match text.trim().parse::<i128>() {
+        Ok(n) if (1..=total as i128).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(BadNumber {
+            text: format!("there is no exercise {shown}: {range}"),
+            see_lessons: false,
+        }),
+        Err(_) => Err(BadNumber {
+            text: format!("{range}: '{shown}' is not a number"),
+            see_lessons: false,
         }),
     }
 }

@@ -18,14 +18,8 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
-            eprintln!(
-                "{}",
-                term::error(&commands::one_line_at(
-                    &e,
-                    "try: procbook --help",
-                    "procbook "
-                ))
-            );
+            let text = commands::one_line_at(&e, "try: procbook --help", "procbook ");
+            term::eprint_line(&term::error(&text).to_string());
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -50,7 +44,7 @@ fn main() -> ExitCode {
         // The reader went away (`procbook demo pool | head -3`): nothing left to tell it.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", term::error(&format!("{e:#}")));
+            term::eprint_line(&term::error(&format!("{e:#}")).to_string());
             if e.downcast_ref::<engine::Error>() == Some(&engine::Error::Interrupted) {
                 ExitCode::from(130)
             } else {

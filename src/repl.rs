@@ -339,7 +339,7 @@ fn report(e: &anyhow::Error) {
         let text = term::interrupted(&engine::Error::Interrupted.to_string());
         eprintln!("{start}{text}");
     } else {
-        eprintln!("{}", term::error(&format!("{e:#}")));
+        term::eprint_line(&term::error(&format!("{e:#}")).to_string());
     }
 }
 

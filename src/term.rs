@@ -160,6 +160,17 @@ pub fn plural(n: usize, noun: &str) -> String {
     }
 }
 
+/// Print a message line on stderr, fitted to the terminal's width when stderr is one.
+pub fn eprint_line(text: &str) {
+    if std::io::stderr().is_terminal() {
+        for line in fit(text, width()) {
+            eprintln!("{line}");
+        }
+    } else {
+        eprintln!("{text}");
+    }
+}
+
 /// 1234567 as "1,234,567".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
