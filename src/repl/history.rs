@@ -8,6 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -52,10 +53,12 @@ pub fn append(path: &Path, entry: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("making {}", dir.display()))?;
     }
+    // What someone typed is theirs alone: a new file is readable by its owner only.
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
+        .mode(0o600)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
     file.lock()
@@ -144,7 +147,30 @@ mod tests {
         append(&path, "one").unwrap();
         append(&path, "two\nlines \\ here").unwrap();
         assert_eq!(load(&path).unwrap(), vec!["one", "two\nlines \\ here"]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "history is private");
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(load(&path).unwrap().is_empty(), "no file: no history");
+    }
+
+    #[test]
+    fn a_long_history_is_trimmed_to_the_newest() {
+        let dir =
+            std::env::temp_dir().join(format!("procbook-history-trim-{}", std::process::id()));
+        let path = dir.join("history");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::from("#V2\n");
+        for i in 0..TRIM_AT {
+            text.push_str(&format!("line {i}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        append(&path, "newest").unwrap();
+        let kept = load(&path).unwrap();
+        assert_eq!(kept.len(), KEEP);
+        assert_eq!(kept.last().map(String::as_str), Some("newest"));
+        assert_eq!(kept[0], format!("line {}", TRIM_AT - KEEP + 1));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
