@@ -108,24 +108,9 @@ pub fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// Break one line of output (perhaps coloured) into lines at most `width` columns wide, at
-/// spaces where possible. Colour is reset at each break so it cannot leak into a neighbour.
+/// One line of output laid out in `width` columns by the one rule: see [`fit`].
 pub fn wrap(line: &str, width: usize) -> Vec<String> {
-    if visible_width(line) <= width {
-        return vec![line.to_string()];
-    }
-    let coloured = line.contains('\u{1b}');
-    let options = textwrap::Options::new(width.max(1)).break_words(true);
-    textwrap::wrap(line, options)
-        .into_iter()
-        .map(|l| {
-            if coloured {
-                format!("{l}\u{1b}[0m")
-            } else {
-                l.into_owned()
-            }
-        })
-        .collect()
+    fit(line, width)
 }
 
 /// `text` padded with spaces to `width` visible columns.
@@ -410,5 +395,71 @@ impl<W: Write> Write for Fit<W> {
 impl<W: Write> Drop for Fit<W> {
     fn drop(&mut self) {
         let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prose_wraps_under_its_text_and_rows_are_cut_never_split() {
+        let help =
+            "  lesson N        Show lesson N: the chapter's text with the live output of its demos";
+        assert_eq!(
+            fit(help, 60),
+            vec![
+                "  lesson N        Show lesson N: the chapter's text with the",
+                "                  live output of its demos",
+            ]
+        );
+        let row =
+            "Rust, 2 threads             0.648 s    1.00x    0.5  ██████████ 100%  ██████████ 100%";
+        assert!(is_rigid(row));
+        assert_eq!(fit(row, 60), vec![cut(row, 60)]);
+        assert_eq!(visible_width(&cut(row, 60)), 60);
+        assert!(cut(row, 60).ends_with('…'));
+        assert_eq!(fit("note: short", 60), vec!["note: short"]);
+        let note = "note: one two three four five six seven eight nine ten eleven twelve";
+        let lines = fit(note, 30);
+        assert!(lines.iter().all(|l| visible_width(l) <= 30), "{lines:?}");
+        assert!(
+            lines[1].starts_with("  "),
+            "a later line is indented: {lines:?}"
+        );
+    }
+
+    #[test]
+    fn colour_survives_a_cut_and_takes_no_columns() {
+        let red = "\u{1b}[31mabcdefghij\u{1b}[0m";
+        let cut = cut(red, 5);
+        assert_eq!(strip_ansi(&cut), "abcd…");
+        assert!(cut.starts_with("\u{1b}[31m") && cut.ends_with("\u{1b}[0m"));
+    }
+
+    #[test]
+    fn the_fit_writer_fits_whole_lines_and_leaves_json_alone() {
+        let mut out = Vec::new();
+        {
+            let mut fit = Fit::with_width(&mut out, 20);
+            write!(
+                fit,
+                "one two three four five six\n{{\"a\": \"a long value that stays\"}}\nsta"
+            )
+            .unwrap();
+            fit.flush().unwrap();
+            writeln!(fit, "tus").unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "one two three four\n  five six\n{\"a\": \"a long value that stays\"}\nstatus\n"
+        );
+    }
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(1, "worker"), "1 worker");
+        assert_eq!(plural(4, "worker"), "4 workers");
     }
 }
