@@ -403,11 +403,11 @@ impl Layout<'_, '_> {
         if left_need + right_need > inner {
             return None;
         }
-        // The output keeps its own lines if it can; the text takes the rest (and reads best
-        // no wider than TEXT_WIDTH).
-        let left = inner
-            .saturating_sub(right_natural)
-            .clamp(left_need, inner - right_need);
+        // The output keeps its own lines if it can; the text takes the rest, at least half
+        // where the output can spare it (and reads best no wider than TEXT_WIDTH).
+        let most = inner - right_need;
+        let least = left_need.max(inner / 2).min(most);
+        let left = inner.saturating_sub(right_natural).clamp(least, most);
         Some(left.min(TEXT_WIDTH.max(left_need)))
     }
 
