@@ -140,3 +140,18 @@ fn bad_demo_arguments_get_one_line_and_a_nonzero_exit() {
         assert!(out.stdout.is_empty(), "{args:?} printed {:?}", out.stdout);
     }
 }
+
+/// Issue 11 item 7: one worker is "1 worker", in the note and in the formula.
+#[test]
+fn one_worker_is_singular() {
+    let (out, _) = demo(&["pool", "--workers", "1"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "note: 1 worker, chunksize 3: Python's default, 9 items / (4 x 1 worker), rounded up;"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("1 workers"), "{}", out.stdout);
+}
