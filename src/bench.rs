@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::commands::BenchArgs;
 use crate::demos::Out;
 use crate::demos::tasks::NOOP;
 use crate::engine::{Pool, Process};
@@ -59,6 +59,17 @@ pub struct PythonReport {
     pub task_default_us: f64,
 }
 
+/// Options of `bench`.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the Python comparison even when python3 is on the PATH
+    #[arg(long)]
+    pub no_python: bool,
+}
+
 pub fn run(args: &BenchArgs, out: Out) -> Result<()> {
     if !args.json {
         writeln!(
@@ -69,7 +80,9 @@ pub fn run(args: &BenchArgs, out: Out) -> Result<()> {
     }
     let report = measure(!args.no_python)?;
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        let mut json = serde_json::to_value(&report)?;
+        round_floats(&mut json);
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
         print_table(&report, out)?;
     }
@@ -301,4 +314,33 @@ fn print_table(r: &Report, out: Out) -> Result<()> {
         )
     )?;
     Ok(())
+}
+
+/// Every float in `value` to two decimals (measured figures carry no more, and binary
+/// floats print such as 505.14500000000004 otherwise): for the JSON writer only.
+fn round_floats(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(rounded) = n
+                .as_f64()
+                .map(|f| (f * 100.0).round() / 100.0)
+                .and_then(serde_json::Number::from_f64)
+            {
+                *n = rounded;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(round_floats),
+        serde_json::Value::Object(map) => map.values_mut().for_each(round_floats),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_floats_are_rounded() {
+        let mut v = serde_json::json!({"a": 505.14500000000004, "b": [1.0, 2], "c": "x"});
+        super::round_floats(&mut v);
+        assert_eq!(v.to_string(), r#"{"a":505.15,"b":[1.0,2],"c":"x"}"#);
+    }
 }

@@ -2,8 +2,11 @@
 //! parses it, the REPL parses each line with it, and help and completion are read from it.
 
 use anyhow::Result;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::arg::BadNumber;
+use crate::bench::BenchArgs;
+use crate::book::BookArgs;
 use crate::demos::{self, DemoArgs, Out};
 
 /// What `procbook --help` says first.
@@ -25,7 +28,7 @@ pub enum Command {
     /// Show lesson N: the chapter's text with the live output of its demos
     Lesson {
         /// The lesson number (see `lessons`)
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = lesson_number)]
         n: u32,
     },
     /// List the lessons
@@ -37,12 +40,12 @@ pub enum Command {
     /// Grade your exercises (all, or exercise N) and show your progress
     Check {
         /// Grade only this exercise
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: Option<u32>,
     },
     /// Show the hint for exercise N
     Hint {
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: u32,
     },
     /// Re-grade whenever you save an exercise file (Ctrl-C to stop)
@@ -51,43 +54,44 @@ pub enum Command {
     Sys,
 }
 
-/// Options of `book`.
-#[derive(Args, Debug, Clone, Default, PartialEq)]
-pub struct BookArgs {
-    /// Where to write the HTML (default: book/build in the workspace)
-    #[arg(long, value_name = "DIR")]
-    pub dest: Option<std::path::PathBuf>,
-    /// Open the built book in your browser
-    #[arg(long)]
-    pub open: bool,
-    /// Serve the built book on http://127.0.0.1 (Ctrl-C to stop)
-    #[arg(long)]
-    pub serve: bool,
-    #[command(subcommand)]
-    pub action: Option<BookAction>,
+/// The value parser of `lesson N`: a lesson that exists.
+fn lesson_number(text: &str) -> Result<u32, BadNumber> {
+    let last = crate::lessons::last();
+    let shown = crate::term::shown(text);
+    match text.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(last)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(BadNumber {
+            text: format!("there is no lesson {shown}: lessons are 0 to {last}"),
+            see_lessons: true,
+        }),
+        Err(_) => Err(BadNumber {
+            text: format!("lesson takes a number, 0 to {last}, not '{shown}'"),
+            see_lessons: true,
+        }),
+    }
 }
 
-/// What `book` does besides building.
-#[derive(Subcommand, Debug, Clone, PartialEq)]
-pub enum BookAction {
-    /// Act as mdBook's preprocessor (book/book.toml calls this; not for people)
-    #[command(hide = true)]
-    Preprocess {
-        /// What mdBook passes, such as `supports html`
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-}
-
-/// Options of `bench`.
-#[derive(Args, Debug, Clone, Default, PartialEq)]
-pub struct BenchArgs {
-    /// Print one JSON object instead of a table
-    #[arg(long)]
-    pub json: bool,
-    /// Skip the Python comparison even when python3 is on the PATH
-    #[arg(long)]
-    pub no_python: bool,
+/// The value parser of `check N` and `hint N`: a number in the exercises' range. (Whether
+/// that exercise exists is the grader's to say; an unreadable manifest is too.)
+fn exercise_number(text: &str) -> Result<u32, BadNumber> {
+    let total = crate::grade::manifest().map_or(u32::MAX as usize, |all| all.len());
+    let range = if total == u32::MAX as usize {
+        "exercise takes a number".to_string()
+    } else {
+        format!("exercises are 1 to {total}")
+    };
+    let shown = crate::term::shown(text);
+    match text.trim().parse::<i128>() {
+        Ok(n) if (1..=total as i128).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(BadNumber {
+            text: format!("there is no exercise {shown}: {range}"),
+            see_lessons: false,
+        }),
+        Err(_) => Err(BadNumber {
+            text: format!("{range}: '{shown}' is not a number"),
+            see_lessons: false,
+        }),
+    }
 }
 
 /// Run one command, writing what it shows to `out`.
@@ -135,6 +139,20 @@ pub fn table() -> clap::Command {
 /// A clap parse error as one line a learner can act on: the complaint, clap's tip if it has
 /// one, and where to look next.
 pub fn one_line(err: &clap::Error, help_hint: &str) -> String {
+    one_line_at(err, help_hint, "")
+}
+
+/// [`one_line`], where commands are typed after `prefix` (`procbook ` on the command line,
+/// nothing in the REPL).
+pub fn one_line_at(err: &clap::Error, help_hint: &str, prefix: &str) -> String {
+    // Our own value parsers say what is wrong in full: no need for clap's framing.
+    if let Some(bad) = std::error::Error::source(err).and_then(|e| e.downcast_ref::<BadNumber>()) {
+        return if bad.see_lessons {
+            format!("{bad} (see them with: {prefix}lessons)")
+        } else {
+            format!("{bad} ({help_hint})")
+        };
+    }
     let text = err.render().to_string();
     let mut lines = text
         .lines()

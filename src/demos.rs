@@ -31,10 +31,12 @@ pub struct DemoArgs {
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
     /// How many worker processes
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=crate::engine::MAX_WORKERS as u64))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = crate::arg::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
     pub workers: Option<u64>,
     /// How many items each worker takes at a time
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "K", allow_negative_numbers = true,
+          value_parser = crate::arg::number_in("--chunksize", 1, 10_000))]
     pub chunksize: Option<u64>,
     /// Print the run as one JSON object instead of text
     #[arg(long)]
@@ -159,11 +161,18 @@ fn bench(args: &DemoArgs, out: Out) -> Result<()> {
             term::tag(&me.name, me.pid)
         )?;
     }
-    let args = crate::commands::BenchArgs {
+    let args = crate::bench::BenchArgs {
         json: args.json,
         no_python: false,
     };
     crate::bench::run(&args, out)
+}
+
+/// The demos in the order of the lessons that explain them (the table's order is free).
+pub fn in_lesson_order() -> Vec<&'static Demo> {
+    let mut demos: Vec<&Demo> = DEMOS.iter().collect();
+    demos.sort_by_key(|d| d.lesson);
+    demos
 }
 
 /// Look a demo up by name.
@@ -175,7 +184,8 @@ pub fn find(name: &str) -> Option<&'static Demo> {
 pub fn closest(name: &str) -> Option<&'static str> {
     DEMOS
         .iter()
-        .map(|d| (strsim::jaro_winkler(name, d.name), d.name))
+        // `POOL` is `pool` in the wrong case: compare in lower case.
+        .map(|d| (strsim::jaro_winkler(&name.to_lowercase(), d.name), d.name))
         .filter(|(score, _)| *score > 0.7)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, name)| name)
@@ -188,7 +198,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     };
     let Some(demo) = find(name) else {
         let (near, name) = (closest(name), term::shown(name));
-        let names: Vec<&str> = DEMOS.iter().map(|d| d.name).collect();
+        let names: Vec<&str> = in_lesson_order().iter().map(|d| d.name).collect();
         match near {
             Some(near) => bail!(
                 "unknown demo '{name}'; did you mean '{near}'? (demos: {})",
@@ -212,9 +222,10 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
                     demo.name
                 ),
                 opts => bail!(
-                    "demo {} takes {} but not {option}",
+                    "demo {} takes {} but not {option}; try: demo {} --help",
                     demo.name,
-                    opts.join(", ")
+                    opts.join(", "),
+                    demo.name
                 ),
             }
         }
@@ -225,15 +236,17 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
 /// The table of demos, for `demo` with no name.
 pub fn list(out: Out) -> Result<()> {
     writeln!(out, "{}", term::heading("Demos (run one with: demo NAME)"))?;
-    for d in DEMOS {
+    for d in in_lesson_order() {
         let opts = if d.options.is_empty() {
             String::new()
         } else {
             format!(" [{}]", d.options.join("] ["))
         };
+        // One gap of two spaces at most: a narrow terminal wraps the summary under itself
+        // (see term::fit) rather than cutting the row.
         writeln!(
             out,
-            "  {:<14} {}{}  (lesson {})",
+            "  {:<14} {}{} (lesson {})",
             d.name, d.summary, opts, d.lesson
         )?;
     }

@@ -123,7 +123,7 @@ pub fn find(n: u32) -> Result<Lesson> {
     match all.iter().find(|l| l.number == n) {
         Some(lesson) => Ok(lesson.clone()),
         None => bail!(
-            "there is no lesson {n}: the lessons are 0 to {} (type: lessons)",
+            "there is no lesson {n}: lessons are 0 to {} (see them with: lessons)",
             all.len().saturating_sub(1)
         ),
     }
@@ -251,18 +251,17 @@ fn segments(chapter: &str) -> Vec<Segment> {
             Piece::Python(file) => {
                 flush(&mut md, &mut segments);
                 let root = from_root(file);
-                let mut lines = Vec::new();
                 if last_include.as_deref() != Some(root.as_str()) {
+                    // Laid out like any code block: at the width it gets, never split.
                     let code = included(file, None);
-                    lines.extend(markdown::render(&format!("```python\n{code}```"), 200));
+                    segments.push(Segment::Markdown(format!("```python\n{code}```\n")));
                 }
-                lines.push(
+                segments.push(Segment::Lines(vec![
                     term::dim(&format!(
                         "python: to run it yourself, cd {BOOK_SRC} && python3 {file}"
                     ))
                     .to_string(),
-                );
-                segments.push(Segment::Lines(lines));
+                ]));
             }
             Piece::Try(words) => {
                 flush(&mut md, &mut segments);
@@ -313,12 +312,35 @@ enum Pending {
 }
 
 impl Pending {
-    fn render(&self, width: usize) -> Vec<String> {
+    /// Prose at `width` columns, code and tables up to `code_width` (see
+    /// [`markdown::render_with`]); drawn lines by the one rule of [`term::fit`].
+    fn render(&self, width: usize, code_width: usize) -> Vec<String> {
         match self {
-            Pending::Markdown(md) => markdown::render(md, width),
-            Pending::Lines(lines) => lines.iter().flat_map(|l| term::wrap(l, width)).collect(),
+            Pending::Markdown(md) => markdown::render_with(md, width, code_width),
+            Pending::Lines(lines) => lines.iter().flat_map(|l| term::fit(l, width)).collect(),
         }
     }
+}
+
+/// Render the pending items one after another, a blank line between them.
+fn render_all(pending: &[Pending], width: usize, code_width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for item in pending {
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.extend(item.render(width, code_width));
+    }
+    lines
+}
+
+/// The widest of `lines`, in columns.
+fn widest(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .map(|l| term::visible_width(l))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Lays a lesson out as it goes: text is written as soon as it is known not to introduce a
@@ -358,61 +380,56 @@ impl Layout<'_, '_> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let width = self.width.min(TEXT_WIDTH);
         let pending = std::mem::take(&mut self.pending);
         for item in pending {
-            let lines = item.render(width);
+            let lines = item.render(self.width.min(TEXT_WIDTH), self.width);
             self.lines(&lines)?;
         }
         Ok(())
     }
 
-    /// The held-back text as the left column, and its width: half the screen, less if the
-    /// text is narrower, up to three fifths if that lets code keep its lines whole.
-    fn left_column(&mut self) -> (Vec<String>, usize) {
-        let pending = std::mem::take(&mut self.pending);
-        let render = |width: usize| {
-            let mut lines = Vec::new();
-            for item in &pending {
-                if !lines.is_empty() {
-                    lines.push(String::new());
-                }
-                lines.extend(item.render(width));
-            }
-            let natural = lines
-                .iter()
-                .map(|l| term::visible_width(l))
-                .max()
-                .unwrap_or(0);
-            (lines, natural)
-        };
+    /// Where the held-back text and a demo's output can stand side by side, the width of the
+    /// left column; `None` where they cannot, and so are stacked. The one rule: code and
+    /// table rows keep their lines whole on both sides; only prose may wrap, and not narrower
+    /// than [`COLUMN_MIN`].
+    fn beside(&self, output: &[String]) -> Option<usize> {
+        if self.width < term::SIDE_BY_SIDE || self.pending.is_empty() {
+            return None;
+        }
         let inner = self.width - term::GUTTER_WIDTH;
-        let half = inner / 2;
-        let (lines, natural) = render(half);
-        if natural < half {
-            return (lines, natural.max(1));
+        // What each side needs whole: its widest code or table line, or room for prose.
+        let left_need = widest(&render_all(&self.pending, COLUMN_MIN, usize::MAX / 2));
+        let right_natural = widest(output);
+        let right_need = output
+            .iter()
+            .filter(|l| term::is_rigid(l))
+            .map(|l| term::visible_width(l))
+            .max()
+            .unwrap_or(0)
+            .max(right_natural.min(COLUMN_MIN));
+        if left_need + right_need > inner {
+            return None;
         }
-        let wider = inner * 3 / 5;
-        let (wide_lines, wide_natural) = render(wider);
-        if wide_natural < wider {
-            (wide_lines, wide_natural)
-        } else {
-            (lines, half)
-        }
+        // The output keeps its own lines if it can; the text takes the rest, at least half
+        // where the output can spare it (and reads best no wider than TEXT_WIDTH).
+        let most = inner - right_need;
+        let least = left_need.max(inner / 2).min(most);
+        let left = inner.saturating_sub(right_natural).clamp(least, most);
+        Some(left.min(TEXT_WIDTH.max(left_need)))
     }
 
     /// Run a demo and draw its output beside (or under) the text that introduces it.
     fn demo(&mut self, words: &[String]) -> Result<()> {
         let label = term::dim(&format!("live, on this machine: demo {}", words.join(" ")));
-        let beside = self.width >= term::SIDE_BY_SIDE && !self.pending.is_empty();
-        if !beside {
+        let may_go_beside = self.width >= term::SIDE_BY_SIDE && !self.pending.is_empty();
+        if !may_go_beside {
             // The text can be read while the demo runs.
             self.flush()?;
             self.out.flush()?;
         }
         let output = if self.live {
             // Beside the text, nothing shows until the demo is done: say what is running.
-            let status = beside && std::io::stdout().is_terminal();
+            let status = may_go_beside && std::io::stdout().is_terminal();
             if status {
                 write!(
                     self.out,
@@ -429,20 +446,32 @@ impl Layout<'_, '_> {
         } else {
             format!("(demo {} runs here)\n", words.join(" "))
         };
-        let output: Vec<&str> = output.lines().collect();
-        if !beside {
-            let mut lines = vec![label.to_string()];
-            lines.extend(output.iter().flat_map(|l| term::wrap(l, self.width)));
+        let mut output: Vec<String> = output.lines().map(String::from).collect();
+        output.insert(0, label.to_string());
+        let Some(left_room) = self.beside(&output) else {
+            // Stacked: the text at its width, then the output under it.
+            self.flush()?;
+            let lines: Vec<String> = output
+                .iter()
+                .flat_map(|l| term::fit(l, self.width))
+                .collect();
             return self.lines(&lines);
-        }
-        let (left, left_width) = self.left_column();
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let left = render_all(&pending, left_room, left_room);
+        let left_width = widest(&left).max(1);
         let right_width = self.width - term::GUTTER_WIDTH - left_width;
-        let mut right = vec![label.to_string()];
-        right.extend(output.iter().flat_map(|l| term::wrap(l, right_width)));
+        let right: Vec<String> = output
+            .iter()
+            .flat_map(|l| term::fit(l, right_width))
+            .collect();
         let lines = term::side_by_side(&left, &right, left_width);
         self.lines(&lines)
     }
 }
+
+/// Narrower than this, a column of prose is hard to read: stack instead.
+const COLUMN_MIN: usize = 40;
 
 /// Text alone is easier to read at this width, however wide the terminal.
 const TEXT_WIDTH: usize = 100;
@@ -470,6 +499,48 @@ fn run_demo(words: &[String]) -> Result<String> {
         text.push_str(&format!("{}\n", term::error(&format!("{e:#}"))));
     }
     Ok(text)
+}
+
+/// The lines of code lesson `n` shows (its code blocks, includes spliced in, hidden Rust
+/// lines left out, tabs as four spaces), trimmed at the end: what a check that no code line
+/// is split looks for.
+pub fn code_lines(n: u32) -> Result<Vec<String>> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let lesson = find(n)?;
+    let Some(text) = lesson.text() else {
+        return Ok(Vec::new());
+    };
+    let mut lines = Vec::new();
+    for segment in segments(&text) {
+        let Segment::Markdown(md) = segment else {
+            continue;
+        };
+        let mut lang: Option<String> = None;
+        for event in Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES) {
+            match event {
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    lang = Some(match kind {
+                        CodeBlockKind::Fenced(info) => info.to_string(),
+                        CodeBlockKind::Indented => String::new(),
+                    });
+                }
+                Event::End(TagEnd::CodeBlock) => lang = None,
+                Event::Text(code) => {
+                    let Some(lang) = &lang else { continue };
+                    for line in code.lines() {
+                        let trimmed = line.trim_start();
+                        if lang.starts_with("rust") && (trimmed == "#" || trimmed.starts_with("# "))
+                        {
+                            continue;
+                        }
+                        lines.push(line.replace('\t', "    ").trim_end().to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// Did Ctrl-C stop this?

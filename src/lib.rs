@@ -1,5 +1,6 @@
 //! procbook: an interactive workbook that teaches multiprocessing by running it.
 
+pub mod arg;
 pub mod bench;
 pub mod book;
 pub mod commands;

@@ -18,14 +18,17 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
-            eprintln!(
-                "{}",
-                term::error(&commands::one_line(&e, "try: procbook --help"))
-            );
+            let text = commands::one_line_at(&e, "try: procbook --help", "procbook ");
+            term::eprint_line(&term::error(&text).to_string());
             return ExitCode::from(2);
         }
         Err(e) => {
-            let _ = e.print();
+            // `procbook demo pool --help`: that demo's own help, as in the REPL.
+            if let Some(demo) = demo_asking_for_help() {
+                let _ = repl::help(Some(demo), &mut term::Fit::stdout());
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::SUCCESS;
         }
     };
@@ -35,13 +38,13 @@ fn main() -> ExitCode {
         // No command: the REPL (or, with stdin piped, a script of commands).
         return repl::run();
     };
-    let mut out = std::io::stdout();
+    let mut out = term::Fit::stdout();
     match commands::run(&command, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`procbook demo pool | head -3`): nothing left to tell it.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", term::error(&format!("{e:#}")));
+            term::eprint_line(&term::error(&format!("{e:#}")).to_string());
             if e.downcast_ref::<engine::Error>() == Some(&engine::Error::Interrupted) {
                 ExitCode::from(130)
             } else {
@@ -49,6 +52,19 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The demo named in `demo NAME --help`, if that is what was typed.
+fn demo_asking_for_help() -> Option<&'static str> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [first, rest @ ..] = args.as_slice() else {
+        return None;
+    };
+    if first != "demo" || !rest.iter().any(|a| a == "--help" || a == "-h") {
+        return None;
+    }
+    let name = rest.iter().find(|a| !a.starts_with('-'))?;
+    demos::find(name).map(|d| d.name)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

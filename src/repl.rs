@@ -2,21 +2,26 @@
 //! parses it with the same table as the command line, and runs it; lessons remember where the
 //! learner is, so `next` and `prev` work. Piped stdin runs a script the same way, silently.
 
+pub mod counter;
 pub mod helper;
+pub mod history;
 pub mod line;
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
 use clap::Parser;
 use clap::error::ErrorKind;
-use rustyline::Editor;
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::history::{FileHistory, History};
+use rustyline::{
+    Cmd, ConditionalEventHandler, Editor, Event, EventContext, EventHandler, KeyEvent, RepeatCount,
+};
 
 use crate::commands::{self, Command};
 use crate::demos::{self, Out, show_event};
@@ -57,6 +62,10 @@ pub struct Session {
     pub lesson: Option<u32>,
     /// Whether lessons run their demos (tests of the text and navigation turn this off).
     pub live: bool,
+    /// Where to keep the lesson opened last, for the next session (see [`lesson_path`]).
+    pub remember: Option<PathBuf>,
+    /// Whether the worker-number counter has been explained (see [`counter`]).
+    pub counter_explained: bool,
 }
 
 impl Default for Session {
@@ -64,6 +73,8 @@ impl Default for Session {
         Session {
             lesson: None,
             live: true,
+            remember: None,
+            counter_explained: false,
         }
     }
 }
@@ -80,7 +91,10 @@ impl Session {
         if text.is_empty() || text.starts_with('#') {
             return Ok(Flow::Continue);
         }
-        let Some(words) = shlex::split(text) else {
+        // Any Unicode space (a no-break space pasted from a web page, an ideographic space)
+        // separates words as a plain space does: shlex alone knows only ASCII's.
+        let text = spaces_as_spaces(text);
+        let Some(words) = shlex::split(&text) else {
             bail!("a quote is not closed in that line; type the command without it");
         };
         let Some(first) = words.first() else {
@@ -94,7 +108,13 @@ impl Session {
             bail!(unknown_command(first));
         };
         if words.iter().skip(1).any(|w| w == "-h" || w == "--help") {
-            help(Some(command.get_name()), out)?;
+            // `demo pool --help`: that demo's own help, not the generic `demo` help.
+            let demo = words
+                .iter()
+                .skip(1)
+                .find(|w| !w.starts_with('-'))
+                .filter(|w| command.get_name() == "demo" && demos::find(w).is_some());
+            help(Some(demo.map_or(command.get_name(), String::as_str)), out)?;
             return Ok(Flow::Continue);
         }
         let input = match Input::try_parse_from(&words) {
@@ -108,7 +128,13 @@ impl Session {
                 &format!("usage: {}", line::usage(&command))
             )),
         };
-        self.run(input.line, out)
+        let mut watch = counter::Watch::new(out);
+        let flow = self.run(input.line, &mut watch);
+        let first = watch.first().cloned();
+        if let Some(note) = counter::note(first.as_ref(), &mut self.counter_explained) {
+            writeln!(out, "{}", term::notice(&note))?;
+        }
+        flow
     }
 
     fn run(&mut self, line: Line, out: Out) -> Result<Flow> {
@@ -141,8 +167,23 @@ impl Session {
     fn lesson(&mut self, n: u32, out: Out) -> Result<()> {
         lessons::find(n)?;
         self.lesson = Some(n);
+        if let Some(path) = &self.remember {
+            // Losing the bookmark is not worth stopping the lesson for.
+            let _ = path
+                .parent()
+                .map(std::fs::create_dir_all)
+                .unwrap_or(Ok(()))
+                .and_then(|()| std::fs::write(path, format!("{n}\n")));
+        }
         lessons::show_at(n, term::width(), self.live, out)
     }
+}
+
+/// `text` with every Unicode whitespace character made an ASCII space.
+fn spaces_as_spaces(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect()
 }
 
 /// The one line for a word that is not a command: the closest command, a demo's or a lesson's
@@ -154,6 +195,13 @@ fn unknown_command(word: &str) -> String {
     }
     if word.parse::<u32>().is_ok() {
         return format!("unknown command '{word}'; to open that lesson, type: lesson {word}");
+    }
+    // `LESSON 4`, `Demo`: commands are lower case.
+    let lower = word.to_lowercase();
+    if lower != *word && line::find(&lower).is_some() {
+        return format!(
+            "unknown command '{word}'; commands are lower case: did you mean '{lower}'?"
+        );
     }
     match line::closest(word) {
         Some(near) => format!("unknown command '{word}'; did you mean '{near}'? (type help)"),
@@ -291,7 +339,7 @@ fn report(e: &anyhow::Error) {
         let text = term::interrupted(&engine::Error::Interrupted.to_string());
         eprintln!("{start}{text}");
     } else {
-        eprintln!("{}", term::error(&format!("{e:#}")));
+        term::eprint_line(&term::error(&format!("{e:#}")).to_string());
     }
 }
 
@@ -342,21 +390,40 @@ fn interactive() -> ExitCode {
         }
     };
     editor.set_helper(Some(ReplHelper));
+    let abandoned = AbandonedLine::default();
+    editor.bind_sequence(
+        KeyEvent::ctrl('C'),
+        EventHandler::Conditional(Box::new(abandoned.clone())),
+    );
     let history = history_path();
     if let Some(path) = &history {
-        let _ = editor.load_history(path);
+        match history::load(path) {
+            Ok(entries) => {
+                for entry in entries {
+                    let _ = editor.history_mut().add_owned(entry);
+                }
+            }
+            Err(e) => report(&e),
+        }
     }
-    let mut stdout = std::io::stdout();
+    let mut stdout = term::Fit::stdout();
     if let Err(e) = welcome(&mut stdout) {
         report(&e);
     }
     let mut session = Session::new();
+    session.remember = lesson_path();
+    if let Some(path) = &session.remember {
+        session.lesson = last_lesson(path);
+    }
     loop {
         let _ = stdout.flush();
         let text = match editor.readline(PROMPT) {
             Ok(text) => text,
             // Ctrl-C at the prompt: the line is dropped, the prompt comes back.
-            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Interrupted) => {
+                abandoned.erase_hint(PROMPT);
+                continue;
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 eprintln!("{}", term::error(&format!("reading the prompt: {e}")));
@@ -365,6 +432,11 @@ fn interactive() -> ExitCode {
         };
         if !text.trim().is_empty() {
             let _ = editor.add_history_entry(text.as_str());
+            if let Some(path) = &history
+                && let Err(e) = history::append(path, &text)
+            {
+                report(&e.context("could not save history"));
+            }
         }
         cancel::clear();
         let result = session.eval_line(&text, &mut stdout);
@@ -378,28 +450,56 @@ fn interactive() -> ExitCode {
             Err(e) => report(&e),
         }
     }
-    if let Some(path) = &history {
-        save_history(&mut editor, path);
-    }
     ExitCode::SUCCESS
 }
 
-fn save_history(editor: &mut Editor<ReplHelper, FileHistory>, path: &PathBuf) {
-    if editor.history().is_empty() {
-        return;
+/// Ctrl-C at the prompt: remembers the line it abandoned while a hint was drawn after it, so
+/// that the hint can be wiped (rustyline leaves it on screen, where it looks typed).
+#[derive(Clone, Default)]
+struct AbandonedLine(Arc<Mutex<Option<String>>>);
+
+impl ConditionalEventHandler for AbandonedLine {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        if let Ok(mut line) = self.0.lock() {
+            *line = ctx.has_hint().then(|| ctx.line().to_string());
+        }
+        // rustyline's own Ctrl-C: end the line with `Interrupted`.
+        None
     }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+}
+
+impl AbandonedLine {
+    /// After rustyline has moved to a new line: go back up, clear from the end of what was
+    /// typed to the end of that row (and the row a long hint spilled onto), come back down.
+    fn erase_hint(&self, prompt: &str) {
+        let Some(line) = self.0.lock().ok().and_then(|mut l| l.take()) else {
+            return;
+        };
+        let columns = term::width().max(1);
+        let col = (term::visible_width(prompt) + term::visible_width(&line)) % columns;
+        let right = if col > 0 {
+            format!("\u{1b}[{col}C")
+        } else {
+            String::new()
+        };
+        let mut stdout = std::io::stdout();
+        let _ = write!(stdout, "\u{1b}[1A\r{right}\u{1b}[K\u{1b}[1B\r\u{1b}[K");
+        let _ = stdout.flush();
     }
-    if let Err(e) = editor.save_history(path) {
-        eprintln!(
-            "{}",
-            term::error(&format!(
-                "could not save history to {}: {e}",
-                path.display()
-            ))
-        );
-    }
+}
+
+/// Where the last lesson opened is kept between sessions: beside the history (and, like it,
+/// nowhere when history is off).
+pub fn lesson_path() -> Option<PathBuf> {
+    let history = history_path()?;
+    let name = history.file_name()?.to_string_lossy().into_owned();
+    Some(history.with_file_name(format!("{name}-lesson")))
+}
+
+/// The lesson kept at `path`, if it is still a lesson.
+fn last_lesson(path: &Path) -> Option<u32> {
+    let n = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    lessons::find(n).ok().map(|l| l.number)
 }
 
 #[cfg(test)]

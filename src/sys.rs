@@ -249,7 +249,7 @@ fn show_tree(out: Out, roles: &HashMap<u32, String>) -> Result<()> {
         writeln!(
             out,
             "  {:<16} {ppid:>7}  {:>10}  {}",
-            format!("{branch}pid {}", node.pid),
+            format!("{branch}{}", node.pid),
             bytes(node.memory),
             node.name
         )?;

@@ -98,9 +98,19 @@ fn sys_shows_the_machine_the_tree_and_each_core() {
     let out = redact_pids(&run.stdout);
     assert!(out.starts_with("This machine: "), "{out}");
     assert!(out.contains(" logical core"), "{out}");
+    let tree_root = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_end().ends_with("  procbook"))
+        .unwrap_or_else(|| panic!("procbook itself is the root:\n{out}"));
     assert!(
-        out.contains("\n  pid [PID] "),
-        "procbook itself is the root:\n{out}"
+        tree_root
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<u32>()
+            .is_ok(),
+        "the PID column is a number: {tree_root:?}"
     );
     assert!(out.contains("\n  cpu0 "), "{out}");
 }
@@ -114,29 +124,38 @@ fn the_sys_demo_shows_each_worker_as_a_child_of_procbook() {
         .lines()
         .find(|l| l.ends_with("(MainProcess)"))
         .unwrap_or_else(|| panic!("no root:\n{}", run.stdout));
-    let root_pid: u32 = root.split_whitespace().nth(1).unwrap().parse().unwrap();
+    // The PID column holds a number, not `pid N`.
+    let root_pid: u32 = root.split_whitespace().next().unwrap().parse().unwrap();
     let workers: Vec<&str> = run
         .stdout
         .lines()
-        .filter(|l| l.contains("─ pid ") && l.contains("(SpawnPoolWorker-"))
+        .filter(|l| l.contains("─ ") && l.contains("(SpawnPoolWorker-"))
         .collect();
     assert_eq!(workers.len(), 3, "{}", run.stdout);
     for line in workers {
-        let ppid: u32 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+        let ppid: u32 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
         assert_eq!(ppid, root_pid, "{line}");
     }
 }
 
 #[test]
 fn bad_arguments_are_one_line_with_status_2() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["lesso", "3"],
             "error: unrecognized subcommand 'lesso'; some similar subcommands exist: 'lessons', 'lesson' (try: procbook --help)\n",
         ),
         (
             &["demo", "pool", "--workers", "0"],
-            "error: invalid value '0' for '--workers <N>': 0 is not in 1..=64 (try: procbook --help)\n",
+            "error: --workers takes 1 to 64, not 0 (try: procbook --help)\n",
+        ),
+        (
+            &["demo", "pool", "--workers", "-1"],
+            "error: --workers takes 1 to 64, not -1 (try: procbook --help)\n",
+        ),
+        (
+            &["lesson", "99"],
+            "error: there is no lesson 99: lessons are 0 to 12 (see them with: procbook lessons)\n",
         ),
         (
             &["lesson"],
@@ -153,10 +172,21 @@ fn bad_arguments_are_one_line_with_status_2() {
         assert_eq!(run.stderr, expected, "{args:?}");
         assert_eq!(run.stdout, "");
     }
-    let run = procbook_run("bad", &["lesson", "99"], "80");
-    assert_eq!(run.code, Some(1));
-    assert_eq!(
-        run.stderr,
-        "error: there is no lesson 99: the lessons are 0 to 12 (type: lessons)\n"
+}
+
+/// Issue 11 item 7: `demo pool --help` is that demo's own help, on the command line too.
+#[test]
+fn a_demos_help_is_its_own() {
+    let run = procbook_run("demo-help", &["demo", "pool", "--help"], "80");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.starts_with("demo pool: a pool maps square"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("Usage: procbook demo"),
+        "{}",
+        run.stdout
     );
 }

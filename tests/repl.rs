@@ -84,19 +84,23 @@ fn bad_options_say_what_is_allowed() {
         ),
         (
             "demo pool --workers 0",
-            format!("invalid value '0' for '--workers <N>': 0 is not in 1..=64 {demo_usage}"),
+            format!("--workers takes 1 to 64, not 0 {demo_usage}"),
+        ),
+        (
+            "demo pool --workers -1",
+            format!("--workers takes 1 to 64, not -1 {demo_usage}"),
+        ),
+        (
+            "demo pool --chunksize 0",
+            format!("--chunksize takes 1 to 10000, not 0 {demo_usage}"),
         ),
         (
             "demo pool --workers many",
-            format!(
-                "invalid value 'many' for '--workers <N>': invalid digit found in string {demo_usage}"
-            ),
+            format!("--workers takes 1 to 64, not many {demo_usage}"),
         ),
         (
             "demo pool --workers 99999999999999999999999",
-            format!(
-                "invalid value '99999999999999999999999' for '--workers <N>': number too large to fit in target type {demo_usage}"
-            ),
+            format!("--workers takes 1 to 64, not 99999999999999999999999 {demo_usage}"),
         ),
         (
             "demo pool --workers",
@@ -118,13 +122,13 @@ fn bad_options_say_what_is_allowed() {
         ),
         (
             "demo sys --chunksize 2",
-            "demo sys takes --workers but not --chunksize".to_string(),
+            "demo sys takes --workers but not --chunksize; try: demo sys --help".to_string(),
         ),
         (
             "demo frob",
             format!(
                 "unknown demo 'frob'; the demos are: {}",
-                procbook::demos::DEMOS
+                procbook::demos::in_lesson_order()
                     .iter()
                     .map(|d| d.name)
                     .collect::<Vec<_>>()
@@ -138,17 +142,15 @@ fn bad_options_say_what_is_allowed() {
         ),
         (
             "lesson abc",
-            "invalid value 'abc' for '<N>': invalid digit found in string (usage: lesson N)"
-                .to_string(),
+            format!("lesson takes a number, 0 to {}, not 'abc' (see them with: lessons)", lessons::last()),
         ),
         (
             "lesson -1",
-            "unexpected argument '-1' found (usage: lesson N)".to_string(),
+            format!("there is no lesson -1: lessons are 0 to {} (see them with: lessons)", lessons::last()),
         ),
         (
             "lesson 99999999999999",
-            "invalid value '99999999999999' for '<N>': 99999999999999 is not in 0..=4294967295 (usage: lesson N)"
-                .to_string(),
+            format!("there is no lesson 99999999999999: lessons are 0 to {} (see them with: lessons)", lessons::last()),
         ),
         (
             "lesson 4 5",
@@ -156,12 +158,17 @@ fn bad_options_say_what_is_allowed() {
         ),
         (
             "hint 99999999999999999999",
-            "invalid value '99999999999999999999' for '<N>': number too large to fit in target type (usage: hint N)"
-                .to_string(),
+            format!(
+                "there is no exercise 99999999999999999999: exercises are 1 to {} (usage: hint N)",
+                procbook::grade::manifest().unwrap().len()
+            ),
         ),
         (
             "check -5",
-            "unexpected argument '-5' found (usage: check [N])".to_string(),
+            format!(
+                "there is no exercise -5: exercises are 1 to {} (usage: check [N])",
+                procbook::grade::manifest().unwrap().len()
+            ),
         ),
         (
             "bench --jsn",
@@ -196,14 +203,62 @@ fn lessons_that_do_not_exist_say_which_do() {
     assert_eq!(
         message(&format!("lesson {}", last + 1)),
         format!(
-            "there is no lesson {}: the lessons are 0 to {last} (type: lessons)",
+            "there is no lesson {}: lessons are 0 to {last} (see them with: lessons)",
             last + 1
         )
     );
     assert_eq!(
         message("lesson 4294967295"),
-        format!("there is no lesson 4294967295: the lessons are 0 to {last} (type: lessons)")
+        format!("there is no lesson 4294967295: lessons are 0 to {last} (see them with: lessons)")
     );
+    assert_eq!(
+        message("lesson 99999999999"),
+        format!("there is no lesson 99999999999: lessons are 0 to {last} (see them with: lessons)")
+    );
+}
+
+/// Issue 11 items 1 and 7: Unicode spaces separate words; the wrong case gets a suggestion.
+#[test]
+fn unicode_spaces_and_upper_case_get_what_was_meant() {
+    let (result, out) = eval(&mut quiet(), "help\u{a0}pool");
+    assert_eq!(result, Ok(Flow::Continue));
+    assert!(out.starts_with("demo pool: "), "{out}");
+    assert!(
+        message("demo\u{3000}frob").starts_with("unknown demo 'frob'"),
+        "not 'unknown command': {}",
+        message("demo\u{3000}frob")
+    );
+    assert_eq!(
+        message("LESSON 4"),
+        "unknown command 'LESSON'; commands are lower case: did you mean 'lesson'?"
+    );
+    assert!(
+        message("demo POOL").starts_with("unknown demo 'POOL'; did you mean 'pool'?"),
+        "{}",
+        message("demo POOL")
+    );
+}
+
+/// Issue 11 item 8: the demo list is in lesson order.
+#[test]
+fn demos_are_listed_in_lesson_order() {
+    let (_, out) = eval(&mut quiet(), "demo");
+    let lessons_in_order: Vec<u32> = out
+        .lines()
+        .filter_map(|l| {
+            l.rsplit_once("(lesson ")?
+                .1
+                .trim_end_matches(')')
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(
+        lessons_in_order.len(),
+        procbook::demos::DEMOS.len(),
+        "{out}"
+    );
+    assert!(lessons_in_order.is_sorted(), "{out}");
 }
 
 #[test]
@@ -215,7 +270,7 @@ fn quotes_group_words_as_a_shell_does() {
         message("demo 'po ol'"),
         format!(
             "unknown demo 'po ol'; did you mean 'pool'? (demos: {})",
-            procbook::demos::DEMOS
+            procbook::demos::in_lesson_order()
                 .iter()
                 .map(|d| d.name)
                 .collect::<Vec<_>>()
@@ -268,7 +323,10 @@ fn help_lists_every_command_and_explains_each() {
         "the demo list follows:\n{demo_help}"
     );
     assert_eq!(eval(&mut quiet(), "demo --help").1, demo_help);
-    assert_eq!(eval(&mut quiet(), "demo pool -h").1, demo_help);
+    assert_eq!(
+        eval(&mut quiet(), "demo pool -h").1,
+        eval(&mut quiet(), "help pool").1
+    );
 
     let (_, pool) = eval(&mut quiet(), "help pool");
     assert!(pool.starts_with("demo pool: a pool maps square"), "{pool}");

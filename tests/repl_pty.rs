@@ -152,3 +152,99 @@ fn ctrl_c_during_a_lessons_live_demo_stops_it_and_reaps_its_workers() {
     assert_eq!(status, WaitStatus::Exited(p.get_process().pid(), 0));
     assert_none_left(&tag, Duration::from_secs(5));
 }
+
+/// procbook on a pty with `home` as its HOME (history and the last lesson are kept there).
+fn at_home(
+    tag: &str,
+    home: &std::path::Path,
+) -> Session<expectrl::process::unix::UnixProcess, expectrl::process::unix::PtyStream> {
+    let mut cmd = procbook(tag, &[]);
+    cmd.env("TERM", "xterm")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env_remove("PROCBOOK_HISTORY");
+    let mut p = Session::spawn(cmd).expect("starting procbook on a pty");
+    p.set_expect_timeout(Some(STEP));
+    p.expect(PROMPT).expect("a prompt");
+    p
+}
+
+fn quit(mut p: Session<expectrl::process::unix::UnixProcess, expectrl::process::unix::PtyStream>) {
+    p.send("quit\r").unwrap();
+    let status = p.get_process().wait().expect("waiting for procbook");
+    assert_eq!(status, WaitStatus::Exited(p.get_process().pid(), 0));
+}
+
+/// Issue 11 items 3 and 8: two sessions open at once with one HOME both keep their lines; a
+/// line that is not UTF-8 loses nothing after it; the last lesson is remembered.
+#[test]
+fn history_is_merged_across_sessions_and_the_last_lesson_remembered() {
+    let tag = tag("pty-history");
+    let home = std::env::temp_dir().join(format!("procbook-home-{tag}"));
+    let _ = std::fs::remove_dir_all(&home);
+    let history = home.join("data").join("procbook").join("history");
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    std::fs::write(&history, b"#V2\nlessons\nhelp \xff\xfe bad\nhelp four\n").unwrap();
+
+    let mut first = at_home(&tag, &home);
+    let mut second = at_home(&tag, &home);
+    // The line after the bad one came back: Up recalls it.
+    first.send("\u{1b}[A").unwrap();
+    first
+        .expect("help four")
+        .expect("the entry after a bad line survived");
+    first.send("\u{15}lesson 5\r").unwrap();
+    first.expect("end of lesson 5").unwrap();
+    first.expect(PROMPT).unwrap();
+    second.send("help pool\r").unwrap();
+    second.expect("demo pool: ").unwrap();
+    second.expect(PROMPT).unwrap();
+    quit(second);
+    quit(first);
+
+    let saved = String::from_utf8_lossy(&std::fs::read(&history).unwrap()).into_owned();
+    for line in ["lessons", "help four", "lesson 5", "help pool"] {
+        assert!(
+            saved.lines().any(|l| l == line),
+            "{line:?} not in {saved:?}"
+        );
+    }
+
+    // A new session goes on from lesson 5.
+    let mut third = at_home(&tag, &home);
+    third.send("prev\r").unwrap();
+    third
+        .expect("end of lesson 4")
+        .expect("prev after a restart opens the lesson before the last one");
+    third.expect(PROMPT).unwrap();
+    quit(third);
+    assert_none_left(&tag, Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Issue 11 item 8: without colour a hint is marked so it cannot pass for typed text, and
+/// Ctrl-C at the prompt wipes it from the abandoned line (from the end of what was typed).
+#[test]
+fn hints_are_marked_without_colour_and_ctrl_c_wipes_them() {
+    let tag = tag("pty-hint");
+    let mut cmd = procbook(&tag, &[]);
+    cmd.env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("starting procbook on a pty");
+    p.set_expect_timeout(Some(STEP));
+    p.expect(PROMPT).unwrap();
+    p.send("dem").unwrap();
+    p.expect("dem‹o [NAME]›").expect("a marked hint");
+    p.send(expectrl::ControlCode::EndOfText).unwrap();
+    let column = PROMPT.len() + "dem".len();
+    let wipe = format!("\u{1b}[1A\r\u{1b}[{column}C\u{1b}[K");
+    p.expect(wipe.as_str())
+        .expect("the hint's row is cleared from the end of the typed text");
+    p.expect(PROMPT).unwrap();
+    // A non-ASCII space in a hint at every key (issue 11 item 1): no panic, the hint follows.
+    p.send("demo\u{a0}po").unwrap();
+    p.expect("po‹ol  (a pool maps square")
+        .expect("the hint after U+00A0");
+    p.send("\u{15}").unwrap();
+    quit(p);
+    assert_none_left(&tag, Duration::from_secs(5));
+}

@@ -66,7 +66,7 @@ fn a_script_runs_demos_and_lessons_and_reports_mistakes() {
     assert_eq!(
         run.stderr,
         "error: unknown command 'frobnicate'; type help to see the commands\n\
-         error: invalid value '0' for '--workers <N>': 0 is not in 1..=64 \
+         error: --workers takes 1 to 64, not 0 \
          (usage: demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE])\n"
     );
     // `quit` ends the script: `demo four` after it never ran.
@@ -109,4 +109,47 @@ fn the_end_of_a_script_ends_procbook_with_status_0() {
 
 fn run_again(tag: &str, script: &str) -> support::Run {
     run(procbook(tag, &[]), script, LIMIT)
+}
+
+/// Issue 11 item 4: the first time a command's first process is not number 1, one line says
+/// why (the program-wide counter) and which lesson explains it; only once.
+#[test]
+fn a_worker_number_past_1_is_explained_once() {
+    let tag = tag("counter");
+    let script = "demo pool --workers 2\ndemo pool --workers 2\ndemo four\n";
+    let run = run(procbook(&tag, &[]), script, LIMIT);
+    assert_none_left(&tag, GRACE);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let notes: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("one counter for the whole program"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", run.stdout);
+    assert!(
+        notes[0].starts_with("note: SpawnPoolWorker-3, not SpawnPoolWorker-1: "),
+        "{}",
+        notes[0]
+    );
+    assert!(notes[0].contains("Lesson 7"), "{}", notes[0]);
+    // It comes after the second pool's output, not the first's.
+    let first_pool_end = run.stdout.find("[SpawnPoolWorker-3").unwrap();
+    assert!(run.stdout.find(notes[0]).unwrap() > first_pool_end);
+}
+
+/// Issue 11 item 1, piped: a no-break space separates words as a space does.
+#[test]
+fn a_no_break_space_separates_words_in_a_script() {
+    let tag = tag("nbsp");
+    let run = run(
+        procbook(&tag, &[]),
+        "help\u{a0}pool\ndemo\u{3000}frob\n",
+        LIMIT,
+    );
+    assert_none_left(&tag, GRACE);
+    assert!(run.stdout.starts_with("demo pool: "), "{run:?}");
+    assert!(
+        run.stderr.starts_with("error: unknown demo 'frob'"),
+        "{run:?}"
+    );
 }

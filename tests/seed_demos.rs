@@ -86,6 +86,13 @@ fn demo_four_prints_four_numbers_from_four_processes() {
         let line = format!("Process Process-{n}: {n} (pid [PID])");
         assert!(text.contains(&line), "missing {line:?} in\n{text}");
     }
+    // Issue 11 item 8: each line names its process and PID once, not in a tag and again.
+    for line in text.lines() {
+        assert!(
+            line.matches("pid [PID]").count() <= 1,
+            "name and PID twice: {line:?}"
+        );
+    }
     let pids: BTreeSet<u32> = pids_in(&out.stdout).into_iter().collect();
     assert_eq!(pids.len(), 4, "four processes, four PIDs: {pids:?}");
     assert!(text.contains("They started in the order 1, 2, 3, 4 and printed in the order"));
@@ -100,11 +107,11 @@ fn bad_demo_arguments_get_one_line_and_a_nonzero_exit() {
         ),
         (
             &["pool", "--workers", "0"],
-            "error: invalid value '0' for '--workers <N>': 0 is not in 1..=64",
+            "error: --workers takes 1 to 64, not 0",
         ),
         (
             &["pool", "--workers", "100000"],
-            "error: invalid value '100000' for '--workers <N>': 100000 is not in 1..=64",
+            "error: --workers takes 1 to 64, not 100000",
         ),
         (&["pol"], "error: unknown demo 'pol'; did you mean 'pool'?"),
         (
@@ -113,7 +120,7 @@ fn bad_demo_arguments_get_one_line_and_a_nonzero_exit() {
         ),
         (
             &["pool", "--chunksize", "0"],
-            "error: invalid value '0' for '--chunksize <K>': 0 is not in 1..=10000",
+            "error: --chunksize takes 1 to 10000, not 0",
         ),
     ];
     for (args, want) in cases {
@@ -132,4 +139,19 @@ fn bad_demo_arguments_get_one_line_and_a_nonzero_exit() {
         );
         assert!(out.stdout.is_empty(), "{args:?} printed {:?}", out.stdout);
     }
+}
+
+/// Issue 11 item 7: one worker is "1 worker", in the note and in the formula.
+#[test]
+fn one_worker_is_singular() {
+    let (out, _) = demo(&["pool", "--workers", "1"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "note: 1 worker, chunksize 3: Python's default, 9 items / (4 x 1 worker), rounded up;"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("1 workers"), "{}", out.stdout);
 }

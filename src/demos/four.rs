@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::tasks::PRINT_NUMBER;
 use super::{Out, show_event};
-use crate::engine::{Event, Process};
+use crate::engine::{Event, Process, Stream};
 use crate::term;
 
 pub fn run(_: &super::DemoArgs, out: Out) -> Result<()> {
@@ -31,8 +31,16 @@ pub fn run(_: &super::DemoArgs, out: Out) -> Result<()> {
         {
             order.push(n);
         }
-        if !matches!(event, Event::Started { .. }) {
-            show_event(out, &event)?;
+        match &event {
+            Event::Started { .. } => {}
+            // The child's own line already says who it is (`Process Process-2: 2 (pid 4711)`):
+            // shown as it printed it, without the tag that would say so twice.
+            Event::Output {
+                stream: Stream::Stdout,
+                line,
+                ..
+            } if number_in(line).is_some() => writeln!(out, "{line}")?,
+            _ => show_event(out, &event)?,
         }
     }
     let order: Vec<String> = order.iter().map(u32::to_string).collect();

@@ -895,10 +895,19 @@ fn workers(events: mpsc::Receiver<Event>) -> Vec<String> {
 
 const LABEL: usize = 26;
 
+/// Columns before the bars in a row.
+const ROW_START: usize = LABEL + 45;
+
 fn header() -> String {
+    // A row stays one line at the terminal's width (see term::fit): say less on a narrow one.
+    let busy = match crate::term::width().saturating_sub(ROW_START) {
+        30.. => "each core busy (whole machine)",
+        14.. => "each core busy",
+        _ => "cores",
+    };
     format!(
-        "{:<LABEL$} {:>10} {:>8} {:>8} {:>13}  {}",
-        "run", "cores used", "time", "speedup", "time min-max", "each core busy (whole machine)"
+        "{:<LABEL$} {:>10} {:>8} {:>8} {:>13}  {busy}",
+        "run", "cores used", "time", "speedup", "time min-max"
     )
 }
 
@@ -923,11 +932,16 @@ fn show_row(out: Out, row: &RunSummary) -> Result<()> {
 /// One bar per core: wide with a percentage for a few cores, one block each for many.
 fn bars(cores: &[f32]) -> String {
     const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    // Narrower bars where the terminal is narrow: `██░ 100%  ` is width + 7 columns.
+    let room =
+        (crate::term::width().saturating_sub(ROW_START) / cores.len().max(1)).saturating_sub(7);
     let width = match cores.len() {
         0..=2 => 10,
         3..=4 => 5,
         _ => 0,
-    };
+    }
+    .min(room);
+    let width = if width < 3 { 0 } else { width };
     if width == 0 {
         return cores
             .iter()

@@ -51,14 +51,16 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let how = match args.chunksize {
         Some(_) => format!("chunksize {chunksize}, as you asked"),
         None => format!(
-            "chunksize {chunksize}: Python's default, 9 items / (4 x {workers} workers), rounded up"
+            "chunksize {chunksize}: Python's default, 9 items / (4 x {}), rounded up",
+            term::plural(workers, "worker")
         ),
     };
     writeln!(
         out,
         "{}",
         term::notice(&format!(
-            "{workers} workers, {how}; {} of them did work this run.",
+            "{}, {how}; {} of them did work this run.",
+            term::plural(workers, "worker"),
             busy.len()
         ))
     )?;

@@ -19,7 +19,12 @@ pub struct ReplHelper;
 /// The words that may complete the last word of `before` (the line up to the cursor), and
 /// where that word starts.
 pub fn complete(before: &str) -> (usize, Vec<String>) {
-    let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    // The byte after the last whitespace character, whatever its length in UTF-8 (U+00A0 is
+    // two bytes, U+3000 three).
+    let start = before
+        .char_indices()
+        .rfind(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let word = &before[start..];
     let words: Vec<&str> = before[..start].split_whitespace().collect();
     let mut found: Vec<String> = match words.as_slice() {
@@ -37,10 +42,15 @@ pub fn complete(before: &str) -> (usize, Vec<String>) {
             .filter(|o| !given.contains(&o.as_str()))
             .collect(),
         ["demo"] => line::demo_names().map(String::from).collect(),
-        ["lesson"] => lessons::all()
-            .iter()
-            .map(|l| l.number.to_string())
-            .collect(),
+        ["lesson"] => {
+            // Lessons in their own order (0 1 2 … 10), not as strings sort (0 1 10 11 2 …).
+            let mut found: Vec<String> = lessons::all()
+                .iter()
+                .map(|l| l.number.to_string())
+                .collect();
+            found.retain(|c| c.starts_with(word));
+            return (start, found);
+        }
         _ => Vec::new(),
     };
     found.retain(|c| c.starts_with(word));
@@ -58,7 +68,7 @@ impl Completer for ReplHelper {
         pos: usize,
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let (start, found) = complete(line.get(..pos).unwrap_or(line));
+        let (start, found) = complete_at(line, pos);
         let pairs = found
             .into_iter()
             .map(|c| Pair {
@@ -166,14 +176,45 @@ pub fn hint(line: &str) -> Option<LineHint> {
     }
 }
 
+/// The hint for `line` with the cursor at byte `pos`: only at the end of the line (a hint in
+/// the middle would cover what is typed after the cursor).
+pub fn hint_at(line: &str, pos: usize) -> Option<LineHint> {
+    if pos < line.len() {
+        return None;
+    }
+    hint(line)
+}
+
+/// Tab completion for `line` with the cursor at byte `pos` (any position, on a character
+/// boundary or not): where the replaced word starts, and what may replace it.
+pub fn complete_at(line: &str, pos: usize) -> (usize, Vec<String>) {
+    let mut pos = pos.min(line.len());
+    while !line.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    complete(&line[..pos])
+}
+
+/// A hint as it is drawn without colour: between `‹` and `›`, so it cannot pass for typed
+/// text. (rustyline measures the hint as given, so the marks go in the text, not around it
+/// when it is drawn.)
+pub fn marked(hint: LineHint) -> LineHint {
+    LineHint {
+        display: format!("‹{}›", hint.display),
+        ..hint
+    }
+}
+
 impl Hinter for ReplHelper {
     type Hint = LineHint;
 
     fn hint(&self, line: &str, pos: usize, _: &Context<'_>) -> Option<LineHint> {
-        if pos < line.len() {
-            return None;
-        }
-        hint(line)
+        let hint = hint_at(line, pos)?;
+        Some(if colored::control::SHOULD_COLORIZE.should_colorize() {
+            hint
+        } else {
+            marked(hint)
+        })
     }
 }
 
@@ -249,5 +290,67 @@ mod tests {
         assert_eq!(hint("lesson 99"), None);
         assert_eq!(hint(""), None);
         assert_eq!(hint("\"unclosed"), None);
+    }
+
+    /// Pieces a learner might type or paste: command words, Unicode spaces of 1 to 3 bytes in
+    /// UTF-8, letters, and any character at all.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "demo", "lesson", "help", "bench", "po", "p", "--w", "-", " ", "\u{a0}",
+                "\u{3000}", "\u{2003}", "\t", "é", "🦀", "\"",
+            ])
+            .prop_map(String::from),
+            any::<char>().prop_map(String::from),
+        ]
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Completion and hints never panic, whatever the line and wherever the cursor; the
+        /// word completion replaces starts on a character boundary within the line.
+        #[test]
+        fn any_line_at_any_cursor(pieces in prop::collection::vec(piece(), 0..6), at in any::<prop::sample::Index>()) {
+            let line: String = pieces.concat();
+            let boundaries: Vec<usize> = (0..=line.len()).filter(|&i| line.is_char_boundary(i)).collect();
+            let pos = boundaries[at.index(boundaries.len())];
+            let (start, found) = complete_at(&line, pos);
+            prop_assert!(start <= pos && line.is_char_boundary(start));
+            for word in &found {
+                prop_assert!(word.starts_with(&line[start..pos]));
+            }
+            let _ = hint_at(&line, pos);
+            let _ = hint(&line[..pos]);
+            // A cursor between the bytes of a character (rustyline never gives one) is safe too.
+            let _ = complete_at(&line, pos + 1);
+        }
+    }
+
+    #[test]
+    fn unicode_spaces_separate_words() {
+        assert_eq!(
+            hint("demo\u{a0}po").unwrap().completion.as_deref(),
+            Some("ol")
+        );
+        assert_eq!(complete("demo\u{3000}po"), (7, vec!["pool".to_string()]));
+        assert!(words("lesson\u{a0}").contains(&"3".to_string()));
+    }
+
+    #[test]
+    fn lessons_complete_in_their_own_order() {
+        let found = words("lesson ");
+        let numbers: Vec<u32> = found.iter().map(|n| n.parse().unwrap()).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort();
+        assert_eq!(numbers, sorted);
+        assert_eq!(words("lesson 1"), vec!["1", "10", "11", "12"]);
+    }
+
+    #[test]
+    fn without_colour_a_hint_is_marked() {
+        assert_eq!(marked(hint("dem").unwrap()).display, "‹o [NAME]›");
     }
 }

@@ -4,7 +4,6 @@
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands::Command;
-use crate::demos::DEMOS;
 
 /// One line at the prompt, parsed by clap like the command line (without `procbook`).
 #[derive(Parser, Debug)]
@@ -43,11 +42,11 @@ pub enum Line {
     /// A pool whose workers each sleep MS milliseconds: something long to stop with Ctrl-C
     #[command(hide = true)]
     Nap {
-        #[arg(value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        #[arg(value_name = "MS", value_parser = crate::arg::number_in("MS", 1, 600_000))]
         ms: u64,
         /// How many worker processes
-        #[arg(long, value_name = "N", default_value_t = 2,
-              value_parser = clap::value_parser!(u64).range(1..=crate::engine::MAX_WORKERS as u64))]
+        #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true,
+              value_parser = crate::arg::number_in("--workers", 1, crate::engine::MAX_WORKERS as u64))]
         workers: u64,
     },
 }
@@ -168,9 +167,9 @@ pub fn options(command: &str, words: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// The names of the demos.
+/// The names of the demos, in lesson order.
 pub fn demo_names() -> impl Iterator<Item = &'static str> {
-    DEMOS.iter().map(|d| d.name)
+    crate::demos::in_lesson_order().into_iter().map(|d| d.name)
 }
 
 #[cfg(test)]

@@ -7,9 +7,16 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 
 use super::visible_width;
 
-/// Render `md` as lines at most `width` columns wide (code wider than that is broken).
+/// Render `md` as lines at most `width` columns wide, code and tables included.
 pub fn render(md: &str, width: usize) -> Vec<String> {
-    let mut renderer = Renderer::new(width);
+    render_with(md, width, width)
+}
+
+/// Render `md` with prose wrapped at `width` columns, and code and tables (which are never
+/// wrapped) given up to `code_width`: a code line longer than that is cut with `…`; a table
+/// too wide for it is shown as one record per row.
+pub fn render_with(md: &str, width: usize, code_width: usize) -> Vec<String> {
+    let mut renderer = Renderer::new(width, code_width);
     for event in Parser::new_ext(md, options()) {
         renderer.event(event);
     }
@@ -79,6 +86,7 @@ struct Table {
 #[derive(Default)]
 struct Renderer {
     width: usize,
+    code_width: usize,
     lines: Vec<String>,
     words: Vec<Word>,
     word: Word,
@@ -95,9 +103,10 @@ struct Renderer {
 }
 
 impl Renderer {
-    fn new(width: usize) -> Self {
+    fn new(width: usize, code_width: usize) -> Self {
         Renderer {
             width: width.max(20),
+            code_width: code_width.max(20),
             ..Renderer::default()
         }
     }
@@ -347,15 +356,23 @@ impl Renderer {
 
     /// Columns left for text once the containers' prefixes are drawn.
     fn available(&self) -> usize {
-        let used: usize = self
-            .containers
+        self.width.saturating_sub(self.indent()).max(10)
+    }
+
+    /// Columns left for code and tables once the containers' prefixes are drawn.
+    fn code_available(&self) -> usize {
+        self.code_width.saturating_sub(self.indent()).max(10)
+    }
+
+    /// Columns the containers' prefixes take.
+    fn indent(&self) -> usize {
+        self.containers
             .iter()
             .map(|c| match c {
                 Container::Quote => 2,
                 Container::Item { indent, .. } => *indent,
             })
-            .sum();
-        self.width.saturating_sub(used).max(10)
+            .sum()
     }
 
     fn prefix(&mut self) -> String {
@@ -412,7 +429,7 @@ impl Renderer {
     }
 
     fn code_lines(&mut self, lang: &str, code: &str) {
-        let available = self.available().saturating_sub(4).max(10);
+        let available = self.code_available().saturating_sub(4).max(10);
         for line in code.lines() {
             // mdBook hides `# `-prefixed lines of Rust blocks; so do we.
             let trimmed = line.trim_start();
@@ -420,9 +437,9 @@ impl Renderer {
                 continue;
             }
             let line = line.replace('\t', "    ");
-            for piece in hard_break(&line, available) {
-                self.emit(format!("    {}", piece.green()));
-            }
+            // Never split: a line that does not fit is cut, and says so with `…`.
+            let line = super::cut(&line, available);
+            self.emit(format!("    {}", line.green()));
         }
     }
 
@@ -435,44 +452,25 @@ impl Renderer {
             }
         }
         let gaps = 2 * columns.saturating_sub(1);
-        let available = self.available();
-        // Too wide: wrap the widest column, if what is left for it is still readable.
-        if widths.iter().sum::<usize>() + gaps > available
-            && let Some((widest, _)) = widths.iter().enumerate().max_by_key(|(_, w)| **w)
-        {
-            let others: usize = widths.iter().sum::<usize>() - widths[widest] + gaps;
-            if available.saturating_sub(others) < TABLE_MIN_COLUMN {
-                return self.table_records(table);
-            }
-            widths[widest] = available - others;
+        // A row is one line: a table too wide for the space is shown as records instead.
+        if widths.iter().sum::<usize>() + gaps > self.code_available() {
+            return self.table_records(table);
         }
         for (r, row) in table.rows.iter().enumerate() {
             let header = r < table.header_rows;
-            let cells: Vec<Vec<String>> = row
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let text = if header {
-                        cell.text.bold().to_string()
-                    } else {
-                        cell.text.clone()
-                    };
-                    word_wrap(&text, widths[i])
+            let parts: Vec<String> = (0..columns)
+                .map(|i| {
+                    let text = row.get(i).map_or(String::new(), |cell| {
+                        if header {
+                            cell.text.bold().to_string()
+                        } else {
+                            cell.text.clone()
+                        }
+                    });
+                    super::pad(&text, widths[i])
                 })
                 .collect();
-            let height = cells.iter().map(Vec::len).max().unwrap_or(1);
-            for line in 0..height {
-                let parts: Vec<String> = (0..columns)
-                    .map(|i| {
-                        let text = cells
-                            .get(i)
-                            .and_then(|c| c.get(line))
-                            .map_or("", String::as_str);
-                        super::pad(text, widths[i])
-                    })
-                    .collect();
-                self.emit(parts.join("  "));
-            }
+            self.emit(parts.join("  "));
             if r + 1 == table.header_rows {
                 let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
                 self.emit(super::dim(&rule.join("  ")).to_string());
@@ -518,49 +516,6 @@ impl Renderer {
         }
         self.lines
     }
-}
-
-/// Narrower than this, a table column is unreadable: show the table as records instead.
-const TABLE_MIN_COLUMN: usize = 16;
-
-/// Wrap words (perhaps coloured, one by one) into lines at most `width` columns wide.
-fn word_wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut used = 0;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let w = visible_width(word);
-        if used > 0 && used + 1 + w > width {
-            lines.push(std::mem::take(&mut line));
-            used = 0;
-        }
-        if used > 0 {
-            line.push(' ');
-            used += 1;
-        }
-        line.push_str(word);
-        used += w;
-    }
-    lines.push(line);
-    lines
-}
-
-/// Break a line of code at `width` characters: code has no spaces to wrap at.
-fn hard_break(line: &str, width: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut piece = String::new();
-    let mut used = 0;
-    for c in line.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w > width {
-            pieces.push(std::mem::take(&mut piece));
-            used = 0;
-        }
-        piece.push(c);
-        used += w;
-    }
-    pieces.push(piece);
-    pieces
 }
 
 #[cfg(test)]
@@ -614,15 +569,34 @@ mod tests {
     }
 
     #[test]
-    fn a_wide_table_wraps_its_widest_column_or_becomes_records() {
+    fn a_table_keeps_each_row_on_one_line_or_becomes_records() {
         let md = "| name | meaning |\n| --- | --- |\n| zero | the function returned normally |\n";
         assert_eq!(
-            plain(md, 24),
-            "name  meaning\n────  ──────────────────\nzero  the function\n      returned normally"
+            plain(md, 40),
+            "name  meaning\n────  ──────────────────────────────\nzero  the function returned normally"
         );
         assert_eq!(
-            plain(md, 20),
-            "name: zero\nmeaning: the\nfunction returned\nnormally"
+            plain(md, 24),
+            "name: zero\nmeaning: the function\nreturned normally"
+        );
+        colored::control::set_override(false);
+        assert_eq!(
+            render_with(md, 20, 40).join("\n"),
+            plain(md, 40),
+            "tables may use the code width"
+        );
+    }
+
+    #[test]
+    fn code_is_cut_with_a_marker_never_split() {
+        let md = "```python\nprint(\"a long string literal that must not be broken\")\nok()\n```\n";
+        let text = plain(md, 30);
+        assert_eq!(text, "    print(\"a long string lite…\n    ok()");
+        colored::control::set_override(false);
+        let wide = render_with(md, 20, 100).join("\n");
+        assert!(
+            wide.contains("print(\"a long string literal that must not be broken\")"),
+            "code may be wider than prose: {wide}"
         );
     }
 }
