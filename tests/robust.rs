@@ -1,0 +1,141 @@
+//! procbook under faults, end to end: `book --dest` never deletes what procbook did not write;
+//! Python's whole process group is stopped on every path; a thread or process that cannot be
+//! started is one line and a non-zero exit, never a panic; scratch space is one folder per run,
+//! gone after every exit, kills included; script mode stops when its reader goes away, skips a
+//! line that is not UTF-8, and says how many lines failed. Every test proves that no process it
+//! started is left.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::{assert_none_left, procbook, run, tag};
+
+const GRACE: Duration = Duration::from_secs(5);
+
+/// A fresh folder for this test under target/tmp.
+fn folder(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("robust-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("making a test folder");
+    dir
+}
+
+/// A one-chapter book with nothing to run, in `root`.
+fn small_book(root: &Path) {
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("book.toml"), "[book]\ntitle = \"small\"\n").unwrap();
+    std::fs::write(
+        root.join("src/SUMMARY.md"),
+        "# Summary\n\n- [One](one.md)\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/one.md"), "# One\n\nNothing runs here.\n").unwrap();
+}
+
+/// The only non-empty line of `stderr`, failing the test unless there is exactly one.
+fn one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr: {stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    lines[0]
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. book --dest
+
+#[test]
+fn book_dest_refuses_a_folder_it_did_not_write_before_any_demo_runs() {
+    let dir = folder("dest-thesis");
+    let dest = dir.join("d");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("thesis.txt"), "years of work").unwrap();
+    let tag = tag("dest-thesis");
+    let started = Instant::now();
+    // The real book: building it would run every demo for seconds; the refusal is instant.
+    let out = run(
+        procbook(&tag, &["book", "--dest", dest.to_str().unwrap()]),
+        "",
+        Duration::from_secs(60),
+    );
+    let took = started.elapsed();
+    assert_none_left(&tag, GRACE);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let line = one_line(&out.stderr);
+    assert!(
+        line.contains(&dest.display().to_string())
+            && line.contains("thesis.txt, which procbook did not write")
+            && line.contains("empty or new folder"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("thesis.txt")).unwrap(),
+        "years of work"
+    );
+    assert!(!out.stdout.contains("Building"), "{out:?}");
+    assert!(took < Duration::from_secs(5), "the refusal took {took:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn book_dest_refuses_the_books_own_folder_a_file_and_a_symlink_to_them() {
+    let dir = folder("dest-self");
+    let book = dir.join("book");
+    small_book(&book);
+    std::fs::write(dir.join("file"), "keep me").unwrap();
+    std::os::unix::fs::symlink(&book, dir.join("link")).unwrap();
+    for (dest, cwd, says) in [
+        (".", &book, "the book's own sources"),
+        ("..", &book, "the book's own sources"),
+        ("src", &book, "inside the book's sources"),
+        ("link", &dir, "the book's own sources"),
+        ("file", &dir, "is a file"),
+    ] {
+        let tag = tag("dest-self");
+        let mut cmd = procbook(&tag, &["book", "--dest", dest]);
+        cmd.current_dir(cwd).env("PROCBOOK_BOOK", &book);
+        let out = run(cmd, "", Duration::from_secs(30));
+        assert_none_left(&tag, GRACE);
+        assert_eq!(out.code, Some(1), "--dest {dest}: {out:?}");
+        let line = one_line(&out.stderr);
+        assert!(line.contains(says), "--dest {dest}: {line}");
+        assert!(book.join("book.toml").is_file() && book.join("src/one.md").is_file());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("file")).unwrap(),
+            "keep me"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn book_dest_rebuilds_its_own_build_and_refuses_once_something_else_is_added() {
+    let dir = folder("dest-again");
+    let book = dir.join("book");
+    small_book(&book);
+    let dest = dir.join("out");
+    let build = || {
+        let tag = tag("dest-again");
+        let mut cmd = procbook(&tag, &["book", "--dest", dest.to_str().unwrap()]);
+        cmd.env("PROCBOOK_BOOK", &book);
+        let out = run(cmd, "", Duration::from_secs(60));
+        assert_none_left(&tag, GRACE);
+        out
+    };
+    for _ in 0..2 {
+        let out = build();
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(dest.join("index.html").is_file());
+    }
+    std::fs::write(dest.join("css/notes.txt"), "mine").unwrap();
+    let out = build();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(one_line(&out.stderr).contains("notes.txt"), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("css/notes.txt")).unwrap(),
+        "mine"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
