@@ -88,7 +88,7 @@ pub fn measure(with_python: bool) -> Result<Report> {
     let me = std::env::current_exe().context("finding this program")?;
     for _ in 0..SPAWN_REPEATS {
         thread.push(time_us(|| {
-            std::thread::spawn(|| black_box(1)).join().ok();
+            crate::limits::spawn("bench", || black_box(1))?.join().ok();
             Ok(())
         })?);
         raw.push(time_us(|| {

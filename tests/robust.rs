@@ -139,3 +139,105 @@ fn book_dest_rebuilds_its_own_build_and_refuses_once_something_else_is_added() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Limits: an unprivileged user of its own (a fresh UID, so no other process counts towards its
+// process limit), with `ulimit` set before procbook starts.
+
+/// `procbook ARGS` as a UID no one else uses, under `limits` (`ulimit` options such as
+/// `-u 11`); `None`, said loudly, when this suite is not run as root.
+fn limited(tag: &str, limits: &str, args: &[&str]) -> Option<std::process::Command> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root to run procbook as an unprivileged user under ulimit");
+        return None;
+    }
+    let uid = 40_000 + std::process::id() % 20_000;
+    let mut cmd = procbook(tag, &[]);
+    let program = cmd.get_program().to_owned();
+    let mut limited = std::process::Command::new("setpriv");
+    limited
+        .args(["--reuid", &uid.to_string(), "--regid", &uid.to_string()])
+        .args(["--clear-groups", "bash", "-c"])
+        .arg(format!("ulimit {limits} && exec \"$0\" \"$@\""))
+        .arg(program)
+        .args(args)
+        .env("HOME", "/tmp");
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            limited.env(key, value);
+        }
+    }
+    cmd.env_clear();
+    Some(limited)
+}
+
+/// The error line of a run that could not start what it needed: non-zero, one line, no panic.
+fn fails_in_one_line(out: &support::Run) -> String {
+    assert!(
+        out.code.is_some_and(|c| c != 0 && c != 101),
+        "expected a plain failure: {out:?}"
+    );
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("backtrace"),
+        "{out:?}"
+    );
+    one_line(&out.stderr).to_string()
+}
+
+#[test]
+fn bench_under_a_small_process_limit_stops_every_python_process_and_says_why() {
+    let tag = tag("bench-nproc");
+    // 7: enough for procbook's side, not for Python's pool (it fails, or hangs until its limit).
+    let Some(cmd) = limited(&tag, "-u 7", &["bench"]) else {
+        return;
+    };
+    let started = Instant::now();
+    let out = run(cmd, "", Duration::from_secs(150));
+    let took = started.elapsed();
+    // python3's resource tracker, forkserver and workers carry the tag too.
+    assert_none_left(&tag, GRACE);
+    if out.code != Some(0) {
+        let line = fails_in_one_line(&out);
+        assert!(
+            line.contains("could not start") || line.contains("python3"),
+            "{line}"
+        );
+    }
+    eprintln!("bench under ulimit -u 7 took {took:?}: {:?}", out.stderr);
+}
+
+#[test]
+fn demo_memory_that_cannot_start_a_thread_says_so_in_one_line() {
+    for limits in ["-u 3", "-v 20000"] {
+        let tag = tag("memory-limit");
+        let Some(cmd) = limited(&tag, limits, &["demo", "memory"]) else {
+            return;
+        };
+        let out = run(cmd, "", Duration::from_secs(60));
+        assert_none_left(&tag, GRACE);
+        let line = fails_in_one_line(&out);
+        assert!(
+            line.contains("could not start a thread"),
+            "ulimit {limits}: {line}"
+        );
+        let named = if limits.starts_with("-u") {
+            "the process limit is 3"
+        } else {
+            "the memory limit is 20000 KiB"
+        };
+        assert!(line.contains(named), "ulimit {limits}: {line}");
+    }
+}
+
+#[test]
+fn bench_that_cannot_start_a_thread_says_so_in_one_line() {
+    let tag = tag("bench-vmem");
+    let Some(cmd) = limited(&tag, "-v 20000", &["bench", "--no-python"]) else {
+        return;
+    };
+    let out = run(cmd, "", Duration::from_secs(60));
+    assert_none_left(&tag, GRACE);
+    let line = fails_in_one_line(&out);
+    assert!(line.contains("could not start"), "{line}");
+}
