@@ -241,3 +241,41 @@ fn bench_that_cannot_start_a_thread_says_so_in_one_line() {
     let line = fails_in_one_line(&out);
     assert!(line.contains("could not start"), "{line}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. Every Python run: book captures too
+
+#[test]
+fn a_book_capture_whose_python_leaves_a_process_behind_is_stopped_with_it() {
+    let dir = folder("capture-leaves");
+    let book = dir.join("book");
+    small_book(&book);
+    std::fs::write(
+        book.join("src/one.md"),
+        "# One\n\n{{#procbook python leaves.py}}\n",
+    )
+    .unwrap();
+    // The sleeper inherits python3's stdout and keeps it open after python3 has exited.
+    std::fs::write(
+        book.join("src/leaves.py"),
+        "import subprocess, sys\n\
+         subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(100)'])\n\
+         print('started a sleeper')\n",
+    )
+    .unwrap();
+    let tag = tag("capture-leaves");
+    let mut cmd = procbook(&tag, &["book", "--dest", dir.join("out").to_str().unwrap()]);
+    cmd.env("PROCBOOK_BOOK", &book);
+    let started = Instant::now();
+    let out = run(cmd, "", Duration::from_secs(100));
+    let took = started.elapsed();
+    assert_none_left(&tag, GRACE);
+    // It used to wait for its 120 s limit, then report the wrong cause.
+    assert!(took < Duration::from_secs(30), "took {took:?}: {out:?}");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("1 processes it started held its output open"),
+        "{out:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
