@@ -12,5 +12,6 @@ pub mod lessons;
 pub mod limits;
 pub mod repl;
 pub mod scratch;
+pub mod shutdown;
 pub mod sys;
 pub mod term;

@@ -8,6 +8,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{assert_none_left, procbook, run, tag};
@@ -278,4 +279,146 @@ fn a_book_capture_whose_python_leaves_a_process_behind_is_stopped_with_it() {
         "{out:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Scratch space: one folder per run, gone after every exit
+
+/// The scratch folders in `tmp`.
+fn scratch_folders(tmp: &Path) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(tmp)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("procbook-"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Start `procbook bench` with its own TMPDIR and wait until its Python side has made its
+/// scratch folder; returns the child.
+fn bench_until_scratch(tag: &str, tmp: &Path) -> std::process::Child {
+    let mut cmd = procbook(tag, &["bench"]);
+    cmd.env("TMPDIR", tmp)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("starting procbook bench");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scratch_folders(tmp).is_empty() {
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("procbook bench made no scratch folder in {}", tmp.display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+#[test]
+fn sigterm_and_sighup_remove_the_runs_scratch_folder_and_stop_its_children() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no python3, so bench makes no scratch folder");
+        return;
+    }
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let tmp = folder("scratch-signal");
+        let tag = tag("scratch-signal");
+        let mut child = bench_until_scratch(&tag, &tmp);
+        let sent = Instant::now();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        let took = sent.elapsed();
+        assert_none_left(&tag, GRACE);
+        assert_eq!(status.code(), Some(128 + signal), "{status:?}");
+        assert!(took < Duration::from_secs(10), "took {took:?} to stop");
+        assert_eq!(
+            scratch_folders(&tmp),
+            Vec::<String>::new(),
+            "signal {signal}"
+        );
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}
+
+#[test]
+fn a_folder_left_by_kill_9_is_removed_by_the_next_run() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no python3, so bench makes no scratch folder");
+        return;
+    }
+    let tmp = folder("scratch-kill");
+    let tag = tag("scratch-kill");
+    let mut child = bench_until_scratch(&tag, &tmp);
+    child.kill().unwrap(); // SIGKILL: nothing can clean up
+    child.wait().unwrap();
+    assert_none_left(&tag, GRACE);
+    let left = scratch_folders(&tmp);
+    assert_eq!(left.len(), 1, "{left:?}");
+    // A folder of a run that is still going is not touched: this test's own, made up.
+    let alive = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let start = alive[alive.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    let ours = format!("procbook-run-{}-{start}", std::process::id());
+    std::fs::create_dir(tmp.join(&ours)).unwrap();
+    let mut next = procbook(&tag, &["lessons"]);
+    next.env("TMPDIR", &tmp);
+    let out = run(next, "", Duration::from_secs(30));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(scratch_folders(&tmp), vec![ours]);
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+fn sigterm_ends_a_script_waiting_for_its_next_line_and_removes_its_folder() {
+    let tmp = folder("scratch-idle");
+    let tag = tag("scratch-idle");
+    let mut cmd = procbook(&tag, &[]);
+    cmd.env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("starting procbook");
+    let mut stdin = child.stdin.take().unwrap();
+    // demo ipc keeps its queue, pipe and file in the run's scratch folder.
+    std::io::Write::write_all(&mut stdin, b"demo ipc\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scratch_folders(&tmp).is_empty() {
+        assert!(Instant::now() < deadline, "no scratch folder");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The demo's own folder goes when it ends; the run's stays until procbook exits.
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        text
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let inside = std::fs::read_dir(tmp.join(&scratch_folders(&tmp)[0]))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        if inside == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "demo ipc did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    drop(stdin);
+    let _ = reader.join();
+    assert_none_left(&tag, GRACE);
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status:?}");
+    assert_eq!(scratch_folders(&tmp), Vec::<String>::new());
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
