@@ -422,3 +422,106 @@ fn sigterm_ends_a_script_waiting_for_its_next_line_and_removes_its_folder() {
     assert_eq!(scratch_folders(&tmp), Vec::<String>::new());
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Script mode (piped stdin)
+
+#[test]
+fn a_script_stops_at_once_when_its_reader_goes_away() {
+    let tag = tag("script-pipe");
+    let mut cmd = procbook(&tag, &[]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("starting procbook");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, "demo pool\n".repeat(100).as_bytes());
+    });
+    let mut err = child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut text);
+        text
+    });
+    // `| head -c 100`: read 100 bytes, then go away.
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 100];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    let closed = Instant::now();
+    let deadline = closed + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("procbook ran on for 20 s after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = closed.elapsed();
+    let _ = writer.join();
+    let stderr = err_reader.join().unwrap();
+    assert_none_left(&tag, GRACE);
+    // It used to start all 100 pools, each failing with "Broken pipe".
+    assert_eq!(stderr, "", "it went on after its reader left");
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_skipped_and_failures_are_counted() {
+    let tag = tag("script-utf8");
+    let mut cmd = procbook(&tag, &[]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("starting procbook");
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        b"lessons\n\xff\xfe bad\ndemo pool\nfrobnicate\n",
+    )
+    .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_none_left(&tag, GRACE);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The line after the bad one ran.
+    assert!(
+        stdout.contains("[1, 4, 9, 16, 25, 36, 49, 64, 81]"),
+        "{stdout}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: line 2 is not UTF-8 text; skipped it",
+            "error: line 4: unknown command 'frobnicate'; type help to see the commands",
+            "error: 2 of 4 lines failed",
+        ],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_script_whose_lines_all_work_exits_0_and_says_nothing_on_stderr() {
+    let tag = tag("script-ok");
+    let out = run(
+        procbook(&tag, &[]),
+        "lessons\n\n# a comment\nquit\ndemo pool\n",
+        Duration::from_secs(30),
+    );
+    assert_none_left(&tag, GRACE);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(out.stderr, "");
+    assert!(
+        !out.stdout.contains("SpawnPoolWorker"),
+        "quit stops the script: {out:?}"
+    );
+}
