@@ -63,6 +63,7 @@ fn stop(signal: i32, terminal: Option<Terminal>) -> ! {
     // The prompt may have the terminal in raw mode; leave it as it was found.
     if let Some(terminal) = terminal {
         terminal.restore();
+        eprintln!(); // off the prompt's line
     }
     // The one exit outside `main`: `main` may be blocked in a read that nothing can wake.
     std::process::exit(128 + signal)
