@@ -108,6 +108,33 @@ fn book_dest_refuses_the_books_own_folder_a_file_and_a_symlink_to_them() {
             "keep me"
         );
     }
+    // A home folder (even one that is empty but for one file), and a place nobody can write.
+    let home = dir.join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(home.join(".bashrc"), "mine").unwrap();
+    for (dest, says) in [
+        (home.to_str().unwrap(), "your home folder"),
+        (
+            "/proc/procbook-nowhere",
+            "cannot create /proc/procbook-nowhere",
+        ),
+    ] {
+        let tag = tag("dest-self");
+        let mut cmd = procbook(&tag, &["book", "--dest", dest]);
+        cmd.env("PROCBOOK_BOOK", &book).env("HOME", &home);
+        let out = run(cmd, "", Duration::from_secs(30));
+        assert_none_left(&tag, GRACE);
+        assert_eq!(out.code, Some(1), "--dest {dest}: {out:?}");
+        let line = one_line(&out.stderr);
+        assert!(
+            line.contains(says) && !line.contains("os error"),
+            "--dest {dest}: {line}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+        "mine"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

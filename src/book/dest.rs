@@ -151,10 +151,16 @@ impl Dest {
     pub fn claim(&self) -> Result<()> {
         let shown = self.path.display();
         fs::create_dir_all(&self.path).map_err(|e| {
-            anyhow::anyhow!("cannot create {shown}: {e}; {INSTEAD} you can write to")
+            anyhow::anyhow!(
+                "cannot create {shown}: {}; {INSTEAD} you can write to",
+                plain(&e)
+            )
         })?;
         write_marker(&self.path, &format!("{BUILDING}\n")).map_err(|e| {
-            anyhow::anyhow!("cannot write into {shown}: {e}; {INSTEAD} you can write to")
+            anyhow::anyhow!(
+                "cannot write into {shown}: {}; {INSTEAD} you can write to",
+                plain(&e)
+            )
         })
     }
 
@@ -173,6 +179,15 @@ impl Dest {
         }
         write_marker(&self.path, &text)
             .with_context(|| format!("writing {} in {}", MARKER, self.path.display()))
+    }
+}
+
+/// "Permission denied", without the "(os error 13)" that says nothing to a reader.
+fn plain(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 
