@@ -302,7 +302,7 @@ fn a_book_capture_whose_python_leaves_a_process_behind_is_stopped_with_it() {
     assert!(took < Duration::from_secs(30), "took {took:?}: {out:?}");
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
-        all.contains("1 processes it started held its output open"),
+        all.contains("1 process it started held its output open"),
         "{out:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

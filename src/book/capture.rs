@@ -216,7 +216,7 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
     let deadline = Instant::now() + LIMIT;
     // When the child was first seen to have exited while its output was still held open.
     let mut exited_at = None;
-    let mut outlived = 0;
+    let mut outlived: Option<usize> = None;
     loop {
         // Looked at without reaping it, so that its group can still be killed by number.
         let exited = match group::has_exited(&child) {
@@ -231,8 +231,11 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
             break;
         }
         // What it started holds its output open after it exited: stop them, after a moment.
-        if exited && exited_at.get_or_insert_with(Instant::now).elapsed() >= AFTERLIFE {
-            outlived = group::stop(&mut child).0;
+        if exited
+            && outlived.is_none()
+            && exited_at.get_or_insert_with(Instant::now).elapsed() >= AFTERLIFE
+        {
+            outlived = Some(group::stop(&mut child).0);
         }
         let stop = if cancel::requested() {
             Some("stopped (Ctrl-C)".to_string())
@@ -250,9 +253,14 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
     // Whatever it started and left running goes with it; then it is reaped.
     let (_, status) = group::stop(&mut child);
     let status = status.context("waiting for a capture")?;
-    if outlived > 0 {
+    if let Some(outlived) = outlived.filter(|&n| n > 0) {
+        let processes = if outlived == 1 {
+            "process"
+        } else {
+            "processes"
+        };
         bail!(
-            "`{what}` exited, but {outlived} processes it started held its output open for {} s; procbook stopped them",
+            "`{what}` exited, but {outlived} {processes} it started held its output open for {} s; procbook stopped them",
             AFTERLIFE.as_secs()
         );
     }
