@@ -180,7 +180,10 @@ fn limited(tag: &str, limits: &str, args: &[&str]) -> Option<std::process::Comma
         eprintln!("SKIPPED: needs root to run procbook as an unprivileged user under ulimit");
         return None;
     }
-    let uid = 40_000 + std::process::id() % 20_000;
+    // One UID per call: tests run side by side, and a process limit counts all of a UID's.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8;
+    let uid = 40_000 + (std::process::id() % 2_500) * 8 + call;
     let mut cmd = procbook(tag, &[]);
     let program = cmd.get_program().to_owned();
     let mut limited = std::process::Command::new("setpriv");
