@@ -86,17 +86,13 @@ pub fn sweep() {
                 parts.next().and_then(|p| p.parse::<u32>().ok()),
                 parts.next().and_then(|s| s.parse::<u64>().ok()),
             ) {
-                (Some(pid), Some(start)) => process_start(pid) != Some(start),
+                (Some(pid), Some(start)) => {
+                    process_start(pid) != Some(start) && holds_only_runs_folders(&tmp.join(name))
+                }
                 _ => false,
             }
-        } else if let Some(rest) = name
-            .strip_prefix("procbook-ipc-")
-            .or_else(|| name.strip_prefix("procbook-"))
-        {
-            let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-            pid.is_some_and(|pid| process_start(pid).is_none())
         } else {
-            false
+            legacy(&tmp.join(name), name)
         };
         if !gone {
             continue;
@@ -109,6 +105,69 @@ pub fn sweep() {
             _ => {}
         }
     }
+}
+
+/// Does `dir` hold only what [`make`] makes (folders named `NAME-N`)? Then it is a run's.
+fn holds_only_runs_folders(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.into_iter().all(|entry| {
+        entry.is_ok_and(|e| {
+            let name = e.file_name();
+            let made = name
+                .to_str()
+                .and_then(|n| n.rsplit_once('-'))
+                .is_some_and(|(word, n)| {
+                    !word.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                });
+            made && e.file_type().is_ok_and(|t| t.is_dir())
+        })
+    })
+}
+
+/// The files older versions of procbook kept in `procbook-PID-N` (Python scripts) and
+/// `procbook-ipc-PID` (demo ipc's queue, pipe and counter).
+const LEGACY_FILES: &[&str] = &[
+    "multiprocessing_bench.py",
+    "procbook_gil.py",
+    "procbook_start_method.py",
+    "queue",
+    "pipe",
+    "counter",
+];
+
+/// Is `path` (named `name`) a scratch folder of an older procbook whose process is gone? Its
+/// name must be exactly `procbook-PID-N` or `procbook-ipc-PID`, and it may hold nothing but
+/// the files those versions wrote, so that no folder of anyone else's is ever taken for one.
+fn legacy(path: &Path, name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let pid = if let Some(pid) = name.strip_prefix("procbook-ipc-") {
+        digits(pid).then_some(pid)
+    } else if let Some((pid, n)) = name
+        .strip_prefix("procbook-")
+        .and_then(|r| r.split_once('-'))
+    {
+        (digits(pid) && digits(n)).then_some(pid)
+    } else {
+        None
+    };
+    let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    if process_start(pid).is_some() {
+        return false;
+    }
+    let Ok(entries) = fs::read_dir(path) else {
+        return false;
+    };
+    entries.into_iter().all(|entry| {
+        entry.is_ok_and(|e| {
+            let name = e.file_name();
+            name.to_str().is_some_and(|n| LEGACY_FILES.contains(&n))
+                && e.file_type().is_ok_and(|t| !t.is_dir() && !t.is_symlink())
+        })
+    })
 }
 
 /// This process's start time, in clock ticks after boot.
@@ -136,5 +195,37 @@ mod tests {
         assert_eq!(process_start(me), Some(start));
         assert_eq!(process_start(u32::MAX), None);
         assert_eq!(run_name(me, start), format!("procbook-run-{me}-{start}"));
+    }
+
+    #[test]
+    fn only_what_older_versions_wrote_counts_as_theirs() {
+        let tmp = std::env::temp_dir().join(format!("procbook-legacy-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        // PID 2^22 + 1 is above Linux's highest: no such process.
+        let gone = 4_194_305;
+        for (name, file, theirs) in [
+            (format!("procbook-{gone}-0"), "procbook_gil.py", true),
+            (format!("procbook-ipc-{gone}"), "queue", true),
+            (format!("procbook-{gone}-0"), "notes.txt", false),
+            (format!("procbook-{gone}-notes"), "procbook_gil.py", false),
+            (
+                format!("procbook-{}-0", std::process::id()),
+                "procbook_gil.py",
+                false,
+            ),
+        ] {
+            let dir = tmp.join(&name);
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join(file), "").unwrap();
+            assert_eq!(legacy(&dir, &name), theirs, "{name}/{file}");
+            fs::remove_dir_all(&dir).unwrap();
+        }
+        // A run's folder holds only folders named NAME-N.
+        let run = tmp.join(format!("procbook-run-{gone}-1"));
+        fs::create_dir_all(run.join("python-0")).unwrap();
+        assert!(holds_only_runs_folders(&run));
+        fs::write(run.join("thesis.txt"), "").unwrap();
+        assert!(!holds_only_runs_folders(&run));
+        fs::remove_dir_all(&tmp).unwrap();
     }
 }
