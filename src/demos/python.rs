@@ -128,9 +128,13 @@ impl Python {
             }
             let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let running = self.stop();
+                let with = match self.stop() {
+                    0 => String::new(),
+                    1 => ", with the process it had started".to_string(),
+                    n => format!(", with the {n} processes it had started"),
+                };
                 bail!(
-                    "python3 ran past {} and was stopped, with the {running} processes it had started",
+                    "python3 ran past {} and was stopped{with}",
                     shown(self.limit)
                 );
             }
@@ -333,16 +337,18 @@ mod tests {
     fn a_run_past_its_limit_is_stopped_with_its_children() {
         let source = "import subprocess, sys, time\n\
                       subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n\
+                      print('started', flush=True)\n\
                       time.sleep(60)\n";
-        let Some(py) = start("slow.py", source, &[], Duration::from_millis(500)).unwrap() else {
+        let Some(mut py) = start("slow.py", source, &[], Duration::from_secs(3)).unwrap() else {
             eprintln!("SKIPPED: no python3 on the PATH");
             return;
         };
         let pgid = py.child.id();
+        assert_eq!(py.next_line().unwrap().as_deref(), Some("started"));
         let err = format!("{:#}", py.finish().unwrap_err());
-        assert!(
-            err.starts_with("python3 ran past 500 ms and was stopped"),
-            "{err}"
+        assert_eq!(
+            err,
+            "python3 ran past 3 s and was stopped, with the process it had started"
         );
         // SIGKILL is delivered asynchronously: a deadline, not a pause.
         let deadline = Instant::now() + Duration::from_secs(5);
