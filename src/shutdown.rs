@@ -7,7 +7,7 @@
 //! (`ctrlc`'s handler in `main`).
 
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use signal_hook::consts::{SIGHUP, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -54,10 +54,7 @@ fn stop(signal: i32, terminal: Option<Terminal>) -> ! {
     // If the command stops in time, `main` returns and the process ends before this wakes:
     // it is a deadline, not a pause. The main thread may also be waiting for a line of input,
     // which no flag can interrupt: then this thread ends the process.
-    let deadline = Instant::now() + GRACE;
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    std::thread::sleep(GRACE);
     group::kill_all();
     scratch::remove();
     // The prompt may have the terminal in raw mode; leave it as it was found.
