@@ -218,24 +218,39 @@ fn fails_in_one_line(out: &support::Run) -> String {
 
 #[test]
 fn bench_under_a_small_process_limit_stops_every_python_process_and_says_why() {
-    let tag = tag("bench-nproc");
-    // 7: enough for procbook's side, not for Python's pool (it fails, or hangs until its limit).
-    let Some(cmd) = limited(&tag, "-u 7", &["bench"]) else {
-        return;
-    };
-    let started = Instant::now();
-    let out = run(cmd, "", Duration::from_secs(150));
-    let took = started.elapsed();
-    // python3's resource tracker, forkserver and workers carry the tag too.
-    assert_none_left(&tag, GRACE);
-    if out.code != Some(0) {
-        let line = fails_in_one_line(&out);
-        assert!(
-            line.contains("could not start") || line.contains("python3"),
-            "{line}"
-        );
+    // The case: a limit procbook's side of bench can live with but Python's pool
+    // cannot, so python3 exits (or hangs until its time limit) while its resource tracker,
+    // forkserver and workers run on. Where exactly that line falls moves with timing (a
+    // worker not yet reaped still counts), so try the limits around it until Python's side
+    // has been reached; every try must end with nothing left and at most one line.
+    let mut reached_python = false;
+    for attempt in 0..8 {
+        let limit = if attempt % 2 == 0 { "-u 8" } else { "-u 7" };
+        let tag = tag("bench-nproc");
+        let Some(cmd) = limited(&tag, limit, &["bench"]) else {
+            return;
+        };
+        let started = Instant::now();
+        let out = run(cmd, "", Duration::from_secs(150));
+        let took = started.elapsed();
+        // python3's resource tracker, forkserver and workers carry the tag too.
+        assert_none_left(&tag, GRACE);
+        eprintln!("bench under ulimit {limit} took {took:?}: {:?}", out.stderr);
+        if out.code != Some(0) {
+            let line = fails_in_one_line(&out);
+            assert!(
+                line.contains("could not start") || line.contains("python3"),
+                "{line}"
+            );
+        }
+        if out.stderr.contains("python3") || out.code == Some(0) {
+            reached_python = true;
+            break;
+        }
     }
-    eprintln!("bench under ulimit -u 7 took {took:?}: {:?}", out.stderr);
+    if !reached_python {
+        eprintln!("NOTE: in 8 tries procbook's own side failed first; Python's was not reached");
+    }
 }
 
 #[test]
