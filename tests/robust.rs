@@ -184,7 +184,7 @@ fn limited(tag: &str, limits: &str, args: &[&str]) -> Option<std::process::Comma
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8;
     let uid = 40_000 + (std::process::id() % 2_500) * 8 + call;
-    let mut cmd = procbook(tag, &[]);
+    let cmd = procbook(tag, &[]);
     let program = cmd.get_program().to_owned();
     let mut limited = std::process::Command::new("setpriv");
     limited
@@ -199,7 +199,6 @@ fn limited(tag: &str, limits: &str, args: &[&str]) -> Option<std::process::Comma
             limited.env(key, value);
         }
     }
-    cmd.env_clear();
     Some(limited)
 }
 
