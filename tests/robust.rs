@@ -363,12 +363,12 @@ fn bench_until_scratch(tag: &str, tmp: &Path) -> std::process::Child {
 }
 
 #[test]
-fn sigterm_and_sighup_remove_the_runs_scratch_folder_and_stop_its_children() {
+fn sigterm_sighup_and_sigint_remove_the_runs_scratch_folder_and_stop_its_children() {
     if Command::new("python3").arg("--version").output().is_err() {
         eprintln!("SKIPPED: no python3, so bench makes no scratch folder");
         return;
     }
-    for signal in [libc::SIGTERM, libc::SIGHUP] {
+    for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
         let tmp = folder("scratch-signal");
         let tag = tag("scratch-signal");
         let mut child = bench_until_scratch(&tag, &tmp);
