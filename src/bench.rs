@@ -101,7 +101,12 @@ pub fn measure(with_python: bool) -> Result<Report> {
     let me = std::env::current_exe().context("finding this program")?;
     for _ in 0..SPAWN_REPEATS {
         thread.push(time_us(|| {
-            std::thread::spawn(|| black_box(1)).join().ok();
+            // Unnamed, as `thread::spawn` makes it (a name costs a syscall in the thread).
+            std::thread::Builder::new()
+                .spawn(|| black_box(1))
+                .map_err(|e| crate::limits::start_error("a thread", &e))?
+                .join()
+                .ok();
             Ok(())
         })?);
         raw.push(time_us(|| {

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod cell;
+pub mod dest;
 pub mod preprocess;
 pub mod serve;
 
@@ -62,10 +63,13 @@ pub fn run(args: &BookArgs, out: Out) -> Result<()> {
         return preprocess::run_cli(args, out);
     }
     let dest = match &args.dest {
-        Some(dest) => std::path::absolute(dest)
-            .with_context(|| format!("finding where {} is", dest.display()))?,
+        Some(dest) => dest.clone(),
         None => root().join("build"),
     };
+    // Before any demo runs: a build empties its folder, so it must be one procbook may empty.
+    let checked = dest::check(&root(), &dest)?;
+    checked.claim()?;
+    let dest = checked.path;
     writeln!(
         out,
         "Building the book (running its demos and Python snippets)…"
@@ -95,7 +99,11 @@ pub fn run(args: &BookArgs, out: Out) -> Result<()> {
 }
 
 /// Build the book in `book_root` into `dest`, running procbook's preprocessor in this process.
+/// `dest` is checked first (see [`dest::check`]): a folder procbook did not write is refused.
 pub fn build(book_root: &Path, dest: &Path) -> Result<preprocess::Report> {
+    let checked = dest::check(book_root, dest)?;
+    checked.claim()?;
+    let dest = checked.path.as_path();
     let mut book = MDBook::load(book_root)
         .with_context(|| format!("loading the book in {}", book_root.display()))?;
     book.config.build.build_dir = dest.to_path_buf();
@@ -105,6 +113,7 @@ pub fn build(book_root: &Path, dest: &Path) -> Result<preprocess::Report> {
     book.with_preprocessor(pre.clone());
     book.build()
         .with_context(|| format!("building the book into {}", dest.display()))?;
+    checked.seal()?;
     Ok(pre.report())
 }
 

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use procbook::commands::{self, Cli};
-use procbook::{demos, engine, repl, term};
+use procbook::{demos, engine, repl, scratch, shutdown, term};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -32,8 +32,22 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
+    // Scratch space is one folder per run, removed however this function is left (a panic
+    // too); folders of runs killed with -9 are removed here.
+    let _scratch = scratch::Guard;
+    scratch::sweep();
     // Ctrl-C raises the engine's stop flag; whatever is running stops and reaps its children.
     let _ = ctrlc::set_handler(engine::cancel::request);
+    // SIGTERM and SIGHUP do the same, then end procbook if it has not ended by itself.
+    shutdown::install();
+    let code = run(cli);
+    match shutdown::received() {
+        Some(signal) => ExitCode::from(128 + signal as u8),
+        None => code,
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
     let Some(command) = cli.command else {
         // No command: the REPL (or, with stdin piped, a script of commands).
         return repl::run();

@@ -352,27 +352,73 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Piped stdin: one command a line, no prompt, no welcome; stop at Ctrl-C.
+/// Piped stdin: one command a line, no prompt, no welcome. A line that fails is reported with
+/// its number and the script goes on; a line that is not UTF-8 is reported and skipped. It
+/// stops at Ctrl-C, and at once when its output is closed (`procbook < script | head`). The
+/// exit status is non-zero when any line failed, and the last line on stderr says how many.
 fn script() -> ExitCode {
     let mut session = Session::new();
     let mut stdout = std::io::stdout();
-    for text in std::io::stdin().lock().lines() {
-        let Ok(text) = text else { break };
+    let mut stdin = std::io::stdin().lock();
+    let mut failed = 0usize;
+    let mut number = 0usize;
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        match stdin.read_until(b'\n', &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("{}", term::error(&format!("reading the script: {e}")));
+                failed += 1;
+                break;
+            }
+        }
+        number += 1;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            eprintln!(
+                "{}",
+                term::error(&format!("line {number} is not UTF-8 text; skipped it"))
+            );
+            failed += 1;
+            continue;
+        };
         cancel::clear();
-        let result = session.eval_line(&text, &mut stdout);
-        let _ = stdout.flush();
+        let result = session.eval_line(text, &mut stdout);
+        let result = result.and_then(|flow| stdout.flush().map(|()| flow).map_err(Into::into));
         match result {
             Ok(Flow::Quit) => break,
             Ok(_) => {}
+            // The reader went away: nobody is left to show anything to.
+            Err(e) if is_broken_pipe(&e) => return ExitCode::SUCCESS,
             Err(e) => {
-                report(&e);
                 if lessons::is_interrupted(&e) {
+                    report(&e);
                     return ExitCode::from(130);
                 }
+                failed += 1;
+                eprintln!("{}", term::error(&format!("line {number}: {e:#}")));
             }
         }
     }
-    ExitCode::SUCCESS
+    if failed == 0 {
+        return ExitCode::SUCCESS;
+    }
+    let lines = if failed == 1 { "line" } else { "lines" };
+    eprintln!(
+        "{}",
+        term::error(&format!("{failed} of {number} {lines} failed"))
+    );
+    ExitCode::FAILURE
+}
+
+/// Was this a write to a pipe nobody reads any more?
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn interactive() -> ExitCode {

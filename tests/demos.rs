@@ -338,8 +338,16 @@ fn ipc_queue_pipe_and_shared_counter() {
     );
     let children = assert_child_pids(&out, 12);
     assert!(!children.contains(&me));
-    let scratch = std::env::temp_dir().join(format!("procbook-ipc-{me}"));
-    assert!(!scratch.exists(), "{} was left behind", scratch.display());
+    // The run's scratch folder (procbook-run-PID-START) is gone with it.
+    let prefix = format!("procbook-run-{me}-");
+    let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&prefix) || *name == format!("procbook-ipc-{me}"))
+        .collect();
+    assert!(left.is_empty(), "{left:?} was left behind");
 }
 
 /// Start `procbook demo gil`, send it SIGINT once a line containing `when` appears, and check

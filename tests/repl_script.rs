@@ -19,7 +19,8 @@ fn a_script_runs_demos_and_lessons_and_reports_mistakes() {
         "demo pool --workers 2\n\nlesson 6\nfrobnicate\ndemo pool --workers 0\nquit\ndemo four\n";
     let run = run(cmd, script, LIMIT);
     assert_none_left(&tag, GRACE);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    // Two lines failed: the exit status says so.
+    assert_eq!(run.code, Some(1), "{run:?}");
     let out = redact_pids(&run.stdout);
 
     assert!(!out.contains("procbook>"), "no prompt in a script:\n{out}");
@@ -62,12 +63,14 @@ fn a_script_runs_demos_and_lessons_and_reports_mistakes() {
     );
     assert!(out.contains("end of lesson 6; next: lesson 7"), "{out}");
 
-    // Mistakes: one line each on stderr, and the script goes on.
+    // Mistakes: one line each on stderr with its line number, the script goes on, and the
+    // last line counts them.
     assert_eq!(
         run.stderr,
-        "error: unknown command 'frobnicate'; type help to see the commands\n\
-         error: --workers takes 1 to 64, not 0 \
-         (usage: demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE])\n"
+        "error: line 4: unknown command 'frobnicate'; type help to see the commands\n\
+         error: line 5: --workers takes 1 to 64, not 0 \
+         (usage: demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE])\n\
+         error: 2 of 6 lines failed\n"
     );
     // `quit` ends the script: `demo four` after it never ran.
     assert!(!out.contains("Process-"), "{out}");

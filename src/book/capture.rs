@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,9 +18,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 
 use crate::engine::cancel;
+use crate::group;
 
 /// How long one capture may take before the build gives up on it.
 const LIMIT: Duration = Duration::from_secs(120);
+/// How long what a capture started may hold its output open after it exited (Python's
+/// resource tracker and forkserver leave within milliseconds).
+const AFTERLIFE: Duration = Duration::from_secs(2);
 
 /// What a Python snippet that measures time calls (sleeping is not measuring).
 const CLOCKS: &[&str] = &[
@@ -103,15 +107,20 @@ pub fn run_all(jobs: &[Job], procbook: &Path) -> BTreeMap<Job, (Duration, Result
         };
         lock(&results).insert(job.clone(), (started.elapsed(), outcome));
     };
+    let drain = || {
+        while let Some(job) = lock(&queue).next() {
+            run_one(job);
+        }
+    };
     thread::scope(|s| {
         for _ in 0..cores.min(jobs.len()).max(1) {
-            s.spawn(|| {
-                while let Some(job) = lock(&queue).next() {
-                    run_one(job);
-                }
-            });
+            // Fewer threads than asked for (a process limit) only means fewer side by side.
+            if thread::Builder::new().spawn_scoped(s, drain).is_err() {
+                break;
+            }
         }
     });
+    drain(); // whatever no thread could take
     for job in timed {
         run_one(job);
     }
@@ -185,27 +194,48 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
         cmd.stdout(out_w).stderr(err_w);
         (out, Some(err))
     };
-    let child = cmd.spawn().with_context(|| format!("starting `{what}`"));
+    let child = cmd
+        .spawn()
+        .map_err(|e| crate::limits::start_error(&format!("`{what}`"), &e));
     // The command holds the pipes' write ends; drop them so the readers see the end.
     drop(cmd);
     let mut child = child?;
-    let out = read_all(out_reader);
-    let err = err_reader.map(read_all);
-    let deadline = Instant::now() + LIMIT;
-    let mut status = None;
-    loop {
-        if status.is_none() {
-            status = match child.try_wait() {
-                Ok(status) => status,
-                Err(e) => {
-                    kill_group(&mut child, false);
-                    return Err(e).context("waiting for a capture");
-                }
-            };
+    group::watch(&child);
+    let readers = read_all(out_reader).and_then(|out| match err_reader.map(read_all) {
+        Some(Err(e)) => Err(e),
+        Some(Ok(err)) => Ok((out, Some(err))),
+        None => Ok((out, None)),
+    });
+    let (out, err) = match readers {
+        Ok(readers) => readers,
+        Err(e) => {
+            let _ = group::stop(&mut child);
+            return Err(e.into());
         }
+    };
+    let deadline = Instant::now() + LIMIT;
+    // When the child was first seen to have exited while its output was still held open.
+    let mut exited_at = None;
+    let mut outlived: Option<usize> = None;
+    loop {
+        // Looked at without reaping it, so that its group can still be killed by number.
+        let exited = match group::has_exited(&child) {
+            Ok(exited) => exited,
+            Err(e) => {
+                let _ = group::stop(&mut child);
+                return Err(e).context("waiting for a capture");
+            }
+        };
         let readers_done = out.is_finished() && err.as_ref().is_none_or(|e| e.is_finished());
-        if status.is_some() && readers_done {
+        if exited && readers_done {
             break;
+        }
+        // What it started holds its output open after it exited: stop them, after a moment.
+        if exited
+            && outlived.is_none()
+            && exited_at.get_or_insert_with(Instant::now).elapsed() >= AFTERLIFE
+        {
+            outlived = Some(group::stop(&mut child).0);
         }
         let stop = if cancel::requested() {
             Some("stopped (Ctrl-C)".to_string())
@@ -215,12 +245,25 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
             None
         };
         if let Some(why) = stop {
-            kill_group(&mut child, status.is_some());
+            let _ = group::stop(&mut child);
             bail!("`{what}` {why}");
         }
         thread::sleep(Duration::from_millis(5));
     }
-    let status = status.expect("the loop ends only once the child has exited");
+    // Whatever it started and left running goes with it; then it is reaped.
+    let (_, status) = group::stop(&mut child);
+    let status = status.context("waiting for a capture")?;
+    if let Some(outlived) = outlived.filter(|&n| n > 0) {
+        let processes = if outlived == 1 {
+            "process"
+        } else {
+            "processes"
+        };
+        bail!(
+            "`{what}` exited, but {outlived} {processes} it started held its output open for {} s; procbook stopped them",
+            AFTERLIFE.as_secs()
+        );
+    }
     let out = out.join().unwrap_or_default();
     let err = err
         .map(|e| e.join().unwrap_or_default())
@@ -236,26 +279,14 @@ fn run_child(mut cmd: Command, merge: bool, what: &str) -> Result<String> {
     Ok(out)
 }
 
-fn read_all(mut pipe: std::io::PipeReader) -> JoinHandle<String> {
-    thread::spawn(move || {
+fn read_all(
+    mut pipe: std::io::PipeReader,
+) -> Result<JoinHandle<String>, crate::limits::StartError> {
+    crate::limits::spawn("capture-reader", move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
-}
-
-/// Kill the child's process group. Once the child has been reaped its PID is free, but the
-/// group lives on (and keeps its number) while anything in it still holds the pipe.
-fn kill_group(child: &mut Child, reaped: bool) {
-    let pgid = child.id() as libc::pid_t;
-    // SAFETY: kill(2) with a negative PID signals that process group; no memory is touched.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
-    if !reaped {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
 }
 
 /// `2026-11-22 at 02:41 UTC`, computed from the Unix clock (days to a civil date as in

@@ -19,11 +19,16 @@ const ITEMS: [u64; 6] = [3, 1, 0, 4, 2, 5];
 pub fn abort_in_thread(_: ()) {
     no_core_dump();
     println!("main thread: starting a helper thread, then waiting for it");
-    let helper = std::thread::spawn(|| {
+    let helper = crate::limits::spawn("helper", || {
         println!("helper thread: calling abort()");
         std::process::abort();
     });
-    let _ = helper.join();
+    match helper {
+        Ok(helper) => {
+            let _ = helper.join();
+        }
+        Err(e) => println!("main thread: {e}"),
+    }
     println!("main thread: the helper is done; carrying on"); // never printed
 }
 

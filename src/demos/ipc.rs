@@ -9,7 +9,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -227,13 +226,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("procbook-ipc-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir); // left over from an earlier run with this PID
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Scratch(dir))
+        Ok(Scratch(crate::scratch::make("ipc")?))
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -4,15 +4,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::mpsc;
-use std::thread;
 
 use anyhow::{Result, anyhow};
 
 use super::tasks::ADD_IN_CHILD;
 use super::{DemoArgs, Out, show_event};
 use crate::engine::{Event, Process, current_process};
-use crate::term;
 use crate::term::thousands;
+use crate::{limits, term};
 
 /// The counter: a global, as `counter = 0` at the top of a Python module.
 pub static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -56,9 +55,14 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
 
     // ANCHOR: demo
     // Python: threads = [Thread(target=add_to_counter, args=(TIMES,)) for _ in range(3)]
-    let threads: Vec<_> = (0..WORKERS)
-        .map(|_| thread::spawn(|| add_to_counter(TIMES)))
-        .collect();
+    // (limits::spawn is thread::spawn that returns an error, not a panic, when the system
+    // will not start one more thread.)
+    let mut threads = Vec::new();
+    for i in 1..=WORKERS {
+        threads.push(limits::spawn(&format!("counter-{i}"), || {
+            add_to_counter(TIMES)
+        })?);
+    }
     let mut seen_by_threads = Vec::new();
     for t in threads {
         seen_by_threads.push(t.join().map_err(|_| anyhow!("a thread panicked"))?);
