@@ -84,9 +84,7 @@ fn on_threads(parts: &[Range<u64>], gil: Option<&Gil>) -> Result<Vec<u64>> {
         for part in parts {
             let thread = thread::Builder::new()
                 .spawn_scoped(s, move || count_primes(part.clone(), gil))
-                .context(
-                    "starting a thread (the system refused; try again with fewer programs running)",
-                )?;
+                .map_err(|e| crate::limits::start_error("a thread", &e))?;
             threads.push(thread);
         }
         (threads.into_iter())
