@@ -283,6 +283,7 @@ const KNOWN_HOSTS: &[&str] = &[
     "doc.rust-lang.org",
     "docs.rs",
     "distributed.dask.org",
+    "docs.dask.org",
     "docs.ray.io",
 ];
 
