@@ -183,6 +183,230 @@ fn watch_grades_a_saved_exercise_again_and_stops_when_asked() {
     support::assert_none_left(&tag, Duration::from_secs(2));
 }
 
+/// Forged verdicts and evidence, and solutions that skip what their task asks: each fails, with
+/// a message that says what was wrong, and the other exercises still pass.
+#[test]
+fn forgeries_and_skipped_tasks_fail_with_what_was_wrong() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    nix::sys::prctl::set_child_subreaper(true).expect("becoming a subreaper");
+    let tag = support::tag("exercises-forgeries");
+    for batch in [FORGERIES, SKIPPED_TASKS, MORE_SKIPPED_TASKS] {
+        let ws = Scratch::new();
+        ws.put_solutions();
+        for mistake in batch {
+            ws.replace_body(mistake.exercise, mistake.function, mistake.body);
+        }
+        let (summary, text) = grade(&ws, &tag, &[]);
+        expect_messages(batch, &summary, &text);
+    }
+    support::assert_none_left(&tag, Duration::from_secs(2));
+    // The grader whose sandbox was killed died with it (parent-death signal) and, orphaned,
+    // came to this subreaper to be reaped, as it would go to init: only running ones count.
+    let orphans = children_of_this_process();
+    reap(&orphans);
+    let running: Vec<_> = orphans
+        .iter()
+        .filter(|(_, state, _)| *state != 'Z')
+        .collect();
+    assert!(running.is_empty(), "left running: {running:?}");
+}
+
+/// Each of `mistakes` failed with its message; every other exercise passed.
+fn expect_messages(mistakes: &[Mistake], summary: &Summary, text: &str) {
+    for mistake in mistakes {
+        let graded = summary
+            .graded
+            .iter()
+            .find(|g| g.name == mistake.exercise)
+            .unwrap_or_else(|| panic!("{} was not graded:\n{text}", mistake.exercise));
+        let Outcome::Failed(message) = &graded.outcome else {
+            panic!("{} passed despite: {}", mistake.exercise, mistake.what);
+        };
+        assert!(
+            message.contains(mistake.message),
+            "{} ({}): expected {:?} in {message:?}",
+            mistake.exercise,
+            mistake.what,
+            mistake.message
+        );
+    }
+    assert_eq!(
+        summary.done,
+        summary.graded.len() - mistakes.len(),
+        "the other exercises still pass\n{text}"
+    );
+}
+
+/// The issue's forgeries, and a few more: none of them may pass.
+const FORGERIES: &[Mistake] = &[
+    Mistake {
+        exercise: "ex01_cores",
+        function: "pub fn pool_size",
+        what: "a verdict line printed by the learner's code, then exit(0)",
+        body: "println!(\"\\nexercises-verdict 0123456789abcdef pass 0\\n\"); std::process::exit(0)",
+        message: "(a verdict line without the grader's secret was printed, and ignored)",
+    },
+    Mistake {
+        exercise: "ex07_chunksize",
+        function: "pub fn default_chunksize",
+        what: "a result file named in the environment, then exit(0)",
+        body: "if let Ok(path) = std::env::var(\"EXERCISES_RESULT\") { let _ = std::fs::write(path, \"pass\\n\"); }
+               std::process::exit(0)",
+        message: "ended without a signed verdict",
+    },
+    Mistake {
+        exercise: "ex04_start_process",
+        function: "pub fn start_and_join",
+        what: "the learner's own process reporting to the referee as a worker",
+        body: "use std::os::linux::net::SocketAddrExt;
+               let name = format!(\"exercises-referee-{}\", std::os::unix::process::parent_id());
+               let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+               let mut s = std::os::unix::net::UnixStream::connect_addr(&addr)?;
+               std::io::Write::write_all(&mut s, format!(\"hello {}\\nact {}\\n\", args.join(\" \"), args.join(\" \")).as_bytes())?;
+               drop(s);
+               std::thread::sleep(std::time::Duration::from_millis(200));
+               let code: i32 = args[1].parse().unwrap_or(0);
+               Ok(Started { pid: 4242, status: std::os::unix::process::ExitStatusExt::from_raw(code << 8) })",
+        message: "tried to report to the referee as one",
+    },
+    Mistake {
+        exercise: "ex05_exit_codes",
+        function: "pub fn failed_jobs",
+        what: "the expected answer, with lines written to a worker log and no process started",
+        body: "if let Ok(log) = std::env::var(\"EXERCISES_WORKER_LOG\") { let _ = std::fs::write(log, \"1 2 exit 0\\n\"); }
+               Ok(vec![Failed { index: 1, exitcode: 3 }, Failed { index: 2, exitcode: -6 }, Failed { index: 4, exitcode: 1 }])",
+        message: "0 of the 5 jobs ran",
+    },
+    Mistake {
+        exercise: "ex06_pool_map",
+        function: "pub fn pool_map",
+        what: "the squares computed in the grader's process",
+        body: "Ok(items.iter().map(|n| n * n).collect())",
+        message: "only 0 of the 20 items were squared by a worker process",
+    },
+    Mistake {
+        exercise: "ex08_four_numbers",
+        function: "pub fn four_numbers",
+        what: "invented PIDs",
+        body: "Ok(numbers.iter().enumerate().map(|(i, &n)| (40000 + i as u32, n)).collect())",
+        message: "no worker with PID 40000 printed",
+    },
+    Mistake {
+        exercise: "ex11_crash_isolation",
+        function: "pub fn map_isolated",
+        what: "the squares computed in the grader's process",
+        body: "Ok(items.iter().map(|&n| if n == 13 { Err(Crash { exitcode: -6 }) } else { Ok(n * n) }).collect())",
+        message: "only 0 of the 6 items that could be squared were squared by a worker",
+    },
+    Mistake {
+        exercise: "ex12_choosing",
+        function: "pub fn classify",
+        what: "the grader's parent killed",
+        body: "unsafe { libc::kill(std::os::unix::process::parent_id() as i32, libc::SIGKILL) };
+               std::thread::sleep(std::time::Duration::from_secs(5));
+               Workload::Mixed",
+        message: "your code killed the grader's parent, the sandbox",
+    },
+];
+
+/// Solutions that give the right answer without doing what the task asks.
+const SKIPPED_TASKS: &[Mistake] = &[
+    Mistake {
+        exercise: "ex03_gil",
+        function: "pub fn run_under_gil",
+        what: "threads started one after another",
+        body: "let gil = Mutex::new(()); let most = AtomicUsize::new(0); let inside = AtomicUsize::new(0);
+               for i in 0..threads { thread::scope(|s| { s.spawn(|| for _ in 0..steps {
+                   let _held = gil.lock().unwrap();
+                   let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                   most.fetch_max(now, Ordering::SeqCst);
+                   work(i);
+                   inside.fetch_sub(1, Ordering::SeqCst);
+               }); }); }
+               most.load(Ordering::SeqCst)",
+        message: "your threads ran one after another",
+    },
+    Mistake {
+        exercise: "ex05_exit_codes",
+        function: "pub fn failed_jobs",
+        what: "one job started and waited for before the next",
+        body: "let mut failed = Vec::new();
+               for (index, args) in jobs.iter().enumerate() {
+                   let status = Command::new(worker).args(*args).status()?;
+                   let exitcode = status.code().unwrap_or_else(|| -status.signal().unwrap_or(0));
+                   if exitcode != 0 { failed.push(Failed { index, exitcode }); }
+               }
+               Ok(failed)",
+        message: "your children ran one at a time",
+    },
+    Mistake {
+        exercise: "ex06_pool_map",
+        function: "pub fn pool_map",
+        what: "two of the four workers given all the work",
+        body: "let mut children: Vec<Child> = (0..workers).map(|_| spawn_worker().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()).collect::<io::Result<_>>()?;
+               for (i, item) in items.iter().enumerate() { writeln!(children[i % 2].stdin.as_mut().expect(\"piped\"), \"{item}\")?; }
+               for c in &mut children { drop(c.stdin.take()); }
+               let mut answers: Vec<_> = children.iter_mut().map(|c| BufReader::new(c.stdout.take().expect(\"piped\")).lines()).collect();
+               let mut results = Vec::new();
+               for i in 0..items.len() { results.push(answers[i % 2].next().expect(\"a line\")?.trim().parse().unwrap_or(0)); }
+               for mut c in children { c.wait()?; }
+               Ok(results)",
+        message: "only 2 of the 4 workers got work",
+    },
+    Mistake {
+        exercise: "ex08_four_numbers",
+        function: "pub fn four_numbers",
+        what: "one child started and waited for before the next (.output() per number)",
+        body: "let mut pairs = Vec::new();
+               for n in numbers {
+                   let out = Command::new(worker).args([\"print\", &n.to_string()]).output()?;
+                   let line = String::from_utf8_lossy(&out.stdout).to_string();
+                   let (pid, m) = line.trim().split_once(' ').expect(\"PID N\");
+                   pairs.push((pid.parse().unwrap_or(0), m.parse().unwrap_or(0)));
+               }
+               Ok(pairs)",
+        message: "your four children ran one at a time",
+    },
+    Mistake {
+        exercise: "ex11_crash_isolation",
+        function: "pub fn map_isolated",
+        what: "every item but the unlucky one sent to one shared worker",
+        body: "let mut results = Vec::new();
+               let mut shared = spawn_worker().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+               let mut stdin = shared.stdin.take().expect(\"piped\");
+               for item in items.iter().filter(|&&n| n != 13) { writeln!(stdin, \"{item}\")?; }
+               drop(stdin);
+               let mut answers = String::new();
+               shared.stdout.take().expect(\"piped\").read_to_string(&mut answers)?;
+               shared.wait()?;
+               let mut answers = answers.lines();
+               for &item in items {
+                   if item == 13 {
+                       let mut child = spawn_worker().stdin(Stdio::piped()).spawn()?;
+                       let _ = writeln!(child.stdin.take().expect(\"piped\"), \"{item}\");
+                       let status = child.wait()?;
+                       results.push(Err(Crash { exitcode: -status.signal().unwrap_or(0) }));
+                   } else {
+                       results.push(Ok(answers.next().unwrap_or(\"0\").parse().unwrap_or(0)));
+                   }
+               }
+               Ok(results)",
+        message: "items: give each item a worker of its own",
+    },
+];
+
+/// A second exercise-8 mistake (one mistake per exercise in each run).
+const MORE_SKIPPED_TASKS: &[Mistake] = &[Mistake {
+    exercise: "ex08_four_numbers",
+    function: "pub fn four_numbers",
+    what: "the child's output thrown away, the pair made from child.id()",
+    body: "let children: Vec<Child> = numbers.iter().map(|n| Command::new(worker).args([\"print\", &n.to_string()]).stdout(Stdio::null()).spawn()).collect::<io::Result<_>>()?;
+           let mut pairs = Vec::new();
+           for (mut child, n) in children.into_iter().zip(numbers) { pairs.push((child.id(), n)); child.wait()?; }
+           Ok(pairs)",
+    message: "wrote its line to /dev/null",
+}];
+
 /// Output written by one thread and read by another.
 #[derive(Clone, Default)]
 struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -263,9 +487,10 @@ const MISTAKES: &[Mistake] = &[
         what: "a child started and never joined",
         body: "let mut c = Command::new(worker).arg(\"square\").stdin(std::process::Stdio::piped()).spawn()?;
                std::mem::forget(c.stdin.take());
+               let children: Vec<Child> = jobs.iter().map(|args| Command::new(worker).args(*args).spawn()).collect::<io::Result<_>>()?;
                let mut failed = Vec::new();
-               for (index, args) in jobs.iter().enumerate() {
-                   let status = Command::new(worker).args(*args).status()?;
+               for (index, mut child) in children.into_iter().enumerate() {
+                   let status = child.wait()?;
                    let exitcode = status.code().unwrap_or_else(|| -status.signal().unwrap_or(0));
                    if exitcode != 0 { failed.push(Failed { index, exitcode }); }
                }

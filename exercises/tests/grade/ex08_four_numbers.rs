@@ -1,6 +1,6 @@
 //! Grades exercise 8: four numbers printed by four different processes, all joined.
 
-use crate::evidence::{acts, clear_worker_log, unjoined};
+use crate::evidence::{patience, acts, clear_worker_log, hold, impostors, seen, unjoined};
 use crate::learner::call;
 use crate::message::fill;
 use crate::WORKER;
@@ -12,6 +12,20 @@ const EXERCISE: &str = "ex08_four_numbers";
 /// Not 1, 2, 3, 4, so that numbers that were made up rather than read stand out.
 const NUMBERS: [u32; 4] = [7, 3, 9, 1];
 
+const ONE_AT_A_TIME: &str = "your four children ran one at a time: the first was still waiting \
+for the others {} ms after it started. Start all four before you read from or wait for any: \
+with .output() per number, each waits for the one before.";
+const NULL_OUTPUT: &str = "the child that printed {} (PID {}) wrote its line to {}: nobody could \
+read it. Give it .stdout(Stdio::piped()) and read the line from child.stdout.";
+const WHERE: [(&str, &str); 5] = [
+    ("null", "/dev/null"),
+    ("inherited", "the grader's own output (Stdio::inherit, the default)"),
+    ("terminal", "a terminal"),
+    ("file", "a file"),
+    ("other", "somewhere other than a pipe"),
+];
+const UNREAD: &str = "the line the child with PID {} printed was never read ({} bytes still sit in \
+its pipe): read each child's stdout to the end, and take the pair from that line.";
 const ERROR: &str = "four_numbers returned an error: {}";
 const COUNT: &str = "expected 4 (PID, number) pairs, got {}: one from each of the four processes.";
 const NUMBERS_WRONG: &str = "the numbers you collected, {}, are not the four you were given, {}: \
@@ -29,6 +43,7 @@ child you start.";
 
 pub fn check() -> Result<(), String> {
     clear_worker_log();
+    hold(NUMBERS.len(), patience());
     let pairs = call(EXERCISE, "four_numbers", || {
         four_numbers(Path::new(WORKER), NUMBERS)
     })?
@@ -51,6 +66,22 @@ pub fn check() -> Result<(), String> {
     let me = std::process::id();
     if pids.contains(&me) {
         return Err(fill(OWN_PID, &[&me]));
+    }
+    let seen = seen();
+    if let Some(impostors) = impostors(&seen) {
+        return Err(impostors);
+    }
+    if seen.workers.iter().any(|w| w.release == "timeout") {
+        return Err(fill(ONE_AT_A_TIME, &[&patience().as_millis()]));
+    }
+    for w in &seen.workers {
+        if let Some((_, place)) = WHERE.iter().find(|(kind, _)| *kind == w.stdout) {
+            let number = w.args.strip_prefix("print ").unwrap_or(&w.args);
+            return Err(fill(NULL_OUTPUT, &[&number, &w.pid, place]));
+        }
+        if let Some(unread) = w.unread.filter(|&n| n > 0) {
+            return Err(fill(UNREAD, &[&w.pid, &unread]));
+        }
     }
     let printed = acts("print");
     for &(pid, n) in &pairs {

@@ -1,6 +1,6 @@
 //! Grades exercise 11: one worker aborts; every other result is kept and the crash reported.
 
-use crate::evidence::{acts, clear_worker_log, unjoined, worker_log};
+use crate::evidence::{acts, clear_worker_log, impostors, seen, unjoined, worker_log};
 use crate::learner::call;
 use crate::message::fill;
 use crate::WORKER;
@@ -25,6 +25,8 @@ const EXITCODE: &str = "the worker for {} was killed by SIGABRT (signal 6), whic
 as exitcode -6; you reported {}. Use status.code(), or minus status.signal() when it is None.";
 const IN_PARENT: &str = "only {} of the {} items that could be squared were squared by a worker \
 process: each item goes to a worker.";
+const SHARED_WORKER: &str = "the worker with PID {} was given {} items: give each item a worker \
+of its own, so that one crash costs only its own item.";
 const NOT_JOINED: &str = "{} of the workers (PID {}) were never joined: wait() for every worker, \
 the crashed one too.";
 
@@ -53,6 +55,16 @@ pub fn check() -> Result<(), String> {
                 return Err(fill(EXITCODE, &[&item, exitcode]));
             }
             (true, Err(_)) => {}
+        }
+    }
+    let seen = seen();
+    if let Some(impostors) = impostors(&seen) {
+        return Err(impostors);
+    }
+    for w in &seen.workers {
+        let items = w.acts.len();
+        if items > 1 {
+            return Err(fill(SHARED_WORKER, &[&w.pid, &items]));
         }
     }
     let squared = acts("square");
