@@ -154,13 +154,13 @@ fn watch_grades_a_saved_exercise_again_and_stops_when_asked() {
     out.wait_for("exercise 7, ex07_chunksize, is not done yet:", RUN_LIMIT);
     out.wait_for(&format!("] {}/{total}", total - 1), RUN_LIMIT);
 
-    // Code that does not compile grades nothing, and says what the compiler said.
+    // Code that does not compile is not graded, and the compiler's words are shown.
     ws.replace_body(
         "ex07_chunksize",
         "pub fn default_chunksize",
         "len / (workers * 4) +",
     );
-    out.wait_for("The exercises do not compile", RUN_LIMIT);
+    out.wait_for("it does not compile", RUN_LIMIT);
     out.wait_for("--> exercises/src/ex07_chunksize.rs", RUN_LIMIT);
 
     // Asked to stop while grading, it stops within its grace period and leaves nothing.
@@ -180,6 +180,63 @@ fn watch_grades_a_saved_exercise_again_and_stops_when_asked() {
         thread::sleep(Duration::from_millis(10));
     }
     watching.join().unwrap().expect("watch");
+    support::assert_none_left(&tag, Duration::from_secs(2));
+}
+
+/// A compile error in one exercise blocks only that exercise, and a progress file written by
+/// hand changes nothing: progress is what grading finds.
+#[test]
+fn one_broken_exercise_blocks_only_itself_and_no_progress_file_is_believed() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = support::tag("exercises-broken");
+    let ws = Scratch::new();
+    ws.put_solutions();
+    ws.replace_body(
+        "ex01_cores",
+        "pub fn pool_size",
+        "let x: u8 = \"one\"; Ok(1)",
+    );
+    ws.replace_body("ex02_memory", "pub fn set_in_child", "todo!()");
+    // A forged progress file, where an older procbook kept one.
+    let forged = ws.root.join("target/procbook/progress.json");
+    fs::create_dir_all(forged.parent().unwrap()).unwrap();
+    let names: Vec<String> = manifest()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{:?}", e.name))
+        .collect();
+    fs::write(&forged, format!("{{\"done\": [{}]}}", names.join(", "))).unwrap();
+
+    let (summary, text) = grade(&ws, &tag, &[]);
+    let total = summary.total;
+    let outcome = |name: &str| {
+        &summary
+            .graded
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap()
+            .outcome
+    };
+    let Outcome::Failed(message) = outcome("ex01_cores") else {
+        panic!("ex01 passed without compiling:\n{text}");
+    };
+    assert!(message.starts_with("it does not compile"), "{message}");
+    assert!(
+        message.contains("--> exercises/src/ex01_cores.rs"),
+        "{message}"
+    );
+    assert!(message.contains("mismatched types"), "{message}");
+    assert!(!outcome("ex02_memory").passed(), "ex02 has todo!() again");
+    for g in summary.graded.iter().skip(2) {
+        assert!(
+            g.outcome.passed(),
+            "{} is gradable despite ex01: {:?}",
+            g.name,
+            g.outcome
+        );
+    }
+    assert_eq!((summary.done, summary.next), (total - 2, Some(1)), "{text}");
+    assert!(text.contains(&format!("] {}/{total}", total - 2)), "{text}");
     support::assert_none_left(&tag, Duration::from_secs(2));
 }
 
@@ -584,7 +641,7 @@ fn grade(ws: &Scratch, tag: &str, env: &[(&str, &str)]) -> (Summary, String) {
     let summary = summary.unwrap_or_else(|| panic!("grading ran past {RUN_LIMIT:?}:\n{text}"));
     assert!(
         summary.build_error.is_none(),
-        "the exercises did not build:\n{text}"
+        "cargo could not build the exercises' shared parts:\n{text}"
     );
     (summary, text)
 }
@@ -617,25 +674,38 @@ impl Scratch {
         self.root.with_file_name("target")
     }
 
-    /// Puts back the stubs as committed, in case the learner has been working on them here:
-    /// this test is about the stubs procbook ships. Without git, the files stay as they are.
+    /// Puts in the stubs procbook ships (src/grade/stubs/, what `reset` puts back), in case
+    /// the learner has been working on the real ones: this test is about the shipped stubs.
+    /// Where git can tell, they are also the committed `exercises/src/` files.
     fn put_committed_stubs(&self) {
         let real = Path::new(env!("CARGO_MANIFEST_DIR"));
         for exercise in manifest().unwrap() {
+            let stub = real
+                .join("src/grade/stubs")
+                .join(format!("{}.rs", exercise.name));
+            let stub = fs::read_to_string(&stub).unwrap();
             let mut git = Command::new("git");
             git.current_dir(real)
                 .args(["show", &format!("HEAD:exercises/src/{}.rs", exercise.name)]);
             let shown = support::run(git, "", Duration::from_secs(20));
             if shown.code == Some(0) {
-                fs::write(self.root.join(&exercise.path), shown.stdout).unwrap();
+                assert_eq!(
+                    shown.stdout, stub,
+                    "{}: the committed file is not the shipped stub",
+                    exercise.name
+                );
             }
+            fs::write(self.root.join(&exercise.path), stub).unwrap();
         }
     }
 
-    /// `cp -r exercises/solutions/. exercises/`
+    /// Puts every reference solution (src/grade/solutions/) in place of the learner's file.
     fn put_solutions(&self) {
-        let exercises = self.root.join("exercises");
-        copy_dir(&exercises.join("solutions"), &exercises);
+        let real = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(
+            &real.join("src/grade/solutions"),
+            &self.root.join("exercises/src"),
+        );
     }
 
     /// Replaces the body of `function` in `exercise`'s file with `body`.

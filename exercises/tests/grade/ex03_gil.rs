@@ -5,9 +5,9 @@
 //! counts this process's threads (`/proc/self/task`) each time `work` is called, to see that
 //! the threads were started at once, not one after another.
 
+use crate::ex03_gil::run_under_gil;
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex03_gil::run_under_gil;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -63,7 +63,9 @@ pub fn check() -> Result<(), String> {
         thread::sleep(LINGER);
         seen.inside.fetch_sub(1, Ordering::SeqCst);
     };
-    let counted = call(EXERCISE, "run_under_gil", || run_under_gil(THREADS, STEPS, &work))?;
+    let counted = call(EXERCISE, "run_under_gil", || {
+        run_under_gil(THREADS, STEPS, &work)
+    })?;
 
     let calls = seen.calls.load(Ordering::SeqCst);
     if calls != THREADS * STEPS {

@@ -1,10 +1,10 @@
 //! Grades exercise 4: a child started and joined, with its real PID and exit status.
 
+use crate::WORKER;
 use crate::evidence::{clear_worker_log, impostors, seen, unjoined};
+use crate::ex04_start_process::start_and_join;
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex04_start_process::start_and_join;
 use std::path::Path;
 
 const EXERCISE: &str = "ex04_start_process";
@@ -51,7 +51,10 @@ pub fn check() -> Result<(), String> {
             return Err(NO_WORKER.into());
         };
         if worker.ppid != std::process::id() {
-            return Err(fill(NOT_MINE, &[&worker.pid, &worker.ppid, &std::process::id()]));
+            return Err(fill(
+                NOT_MINE,
+                &[&worker.pid, &worker.ppid, &std::process::id()],
+            ));
         }
         if started.pid != worker.pid {
             return Err(fill(WRONG_PID, &[&started.pid, &worker.pid]));
@@ -60,7 +63,10 @@ pub fn check() -> Result<(), String> {
             return Err(fill(NOT_JOINED, &[&worker.pid]));
         }
         if started.status.code() != Some(status as i32) {
-            return Err(fill(WRONG_STATUS, &[&status, &format!("{:?}", started.status)]));
+            return Err(fill(
+                WRONG_STATUS,
+                &[&status, &format!("{:?}", started.status)],
+            ));
         }
     }
     Ok(())

@@ -1,10 +1,10 @@
 //! Grades exercise 5: every child joined, and exactly the failed ones reported, Python-style.
 
-use crate::evidence::{patience, clear_worker_log, hold, impostors, seen, unjoined};
+use crate::WORKER;
+use crate::evidence::{clear_worker_log, hold, impostors, patience, seen, unjoined};
+use crate::ex05_exit_codes::{Failed, failed_jobs};
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex05_exit_codes::{Failed, failed_jobs};
 use std::path::Path;
 
 const EXERCISE: &str = "ex05_exit_codes";
@@ -42,26 +42,41 @@ pub fn check() -> Result<(), String> {
     clear_worker_log();
     hold(JOBS.len(), patience());
     let jobs: Vec<&[&str]> = JOBS.iter().map(|(args, _)| *args).collect();
-    let reported = call(EXERCISE, "failed_jobs", || failed_jobs(Path::new(WORKER), &jobs))?
-        .map_err(|e| fill(ERROR, &[&e]))?;
+    let reported = call(EXERCISE, "failed_jobs", || {
+        failed_jobs(Path::new(WORKER), &jobs)
+    })?
+    .map_err(|e| fill(ERROR, &[&e]))?;
 
     let seen = seen();
     if let Some(impostors) = impostors(&seen) {
         return Err(impostors);
     }
     let ran: Vec<u32> = seen.workers.iter().map(|w| w.pid).collect();
-    if let Some(w) = seen.workers.iter().find(|w| !JOBS.iter().any(|(a, _)| a.join(" ") == w.args)) {
+    if let Some(w) = seen
+        .workers
+        .iter()
+        .find(|w| !JOBS.iter().any(|(a, _)| a.join(" ") == w.args))
+    {
         return Err(fill(WRONG_ARGS, &[&w.args]));
     }
     if ran.len() < JOBS.len() {
         return Err(fill(TOO_FEW_RAN, &[&ran.len(), &JOBS.len()]));
     }
     if seen.workers.iter().any(|w| w.release == "timeout") {
-        let times: Vec<String> = seen.workers.iter().map(|w| {
-            let end = w.end_ms.map_or("still running".to_string(), |ms| ms.to_string());
-            format!("{}-{end}", w.start_ms)
-        }).collect();
-        return Err(fill(ONE_AT_A_TIME, &[&times.join(", "), &patience().as_millis()]));
+        let times: Vec<String> = seen
+            .workers
+            .iter()
+            .map(|w| {
+                let end = w
+                    .end_ms
+                    .map_or("still running".to_string(), |ms| ms.to_string());
+                format!("{}-{end}", w.start_ms)
+            })
+            .collect();
+        return Err(fill(
+            ONE_AT_A_TIME,
+            &[&times.join(", "), &patience().as_millis()],
+        ));
     }
     let waiting = unjoined(&ran);
     if !waiting.is_empty() {
@@ -99,12 +114,18 @@ pub fn check() -> Result<(), String> {
         return Err(if sorted == expected {
             fill(ORDER, &[&format!("{reported:?}")])
         } else {
-            fill(MISMATCH, &[&format!("{reported:?}"), &format!("{expected:?}")])
+            fill(
+                MISMATCH,
+                &[&format!("{reported:?}"), &format!("{expected:?}")],
+            )
         });
     }
     Ok(())
 }
 
 fn join(pids: &[u32]) -> String {
-    pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,10 +1,10 @@
 //! Grades exercise 6: a pool of worker processes, fed through pipes, results in input order.
 
-use crate::evidence::{patience, acts, clear_worker_log, hold, impostors, seen, unjoined};
+use crate::WORKER;
+use crate::evidence::{acts, clear_worker_log, hold, impostors, patience, seen, unjoined};
+use crate::ex06_pool_map::pool_map;
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex06_pool_map::pool_map;
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,8 +44,10 @@ pub fn check() -> Result<(), String> {
         command.arg("square");
         command
     };
-    let results = call(EXERCISE, "pool_map", || pool_map(&spawn_worker, WORKERS, &ITEMS))?
-        .map_err(|e| fill(ERROR, &[&e]))?;
+    let results = call(EXERCISE, "pool_map", || {
+        pool_map(&spawn_worker, WORKERS, &ITEMS)
+    })?
+    .map_err(|e| fill(ERROR, &[&e]))?;
 
     let expected: Vec<u64> = ITEMS.iter().map(|n| n * n).collect();
     if results.len() != ITEMS.len() {
@@ -58,7 +60,9 @@ pub fn check() -> Result<(), String> {
         if sorted == want {
             return Err(ORDER.into());
         }
-        let i = (0..ITEMS.len()).find(|&i| results[i] != expected[i]).unwrap_or(0);
+        let i = (0..ITEMS.len())
+            .find(|&i| results[i] != expected[i])
+            .unwrap_or(0);
         return Err(fill(WRONG, &[&i, &results[i], &i, &ITEMS[i], &expected[i]]));
     }
 
@@ -84,7 +88,10 @@ pub fn check() -> Result<(), String> {
     }
     if busy.len() < WORKERS {
         let pids: Vec<String> = busy.iter().map(u32::to_string).collect();
-        return Err(fill(FEW_WORKERS, &[&busy.len(), &WORKERS, &pids.join(", "), &WORKERS]));
+        return Err(fill(
+            FEW_WORKERS,
+            &[&busy.len(), &WORKERS, &pids.join(", "), &WORKERS],
+        ));
     }
     if seen.workers.iter().any(|w| w.release == "timeout") {
         return Err(fill(ONE_AT_A_TIME, &[&patience().as_millis()]));

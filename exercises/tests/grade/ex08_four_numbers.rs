@@ -1,10 +1,10 @@
 //! Grades exercise 8: four numbers printed by four different processes, all joined.
 
-use crate::evidence::{patience, acts, clear_worker_log, hold, impostors, seen, unjoined};
+use crate::WORKER;
+use crate::evidence::{acts, clear_worker_log, hold, impostors, patience, seen, unjoined};
+use crate::ex08_four_numbers::four_numbers;
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex08_four_numbers::four_numbers;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -19,7 +19,10 @@ const NULL_OUTPUT: &str = "the child that printed {} (PID {}) wrote its line to 
 read it. Give it .stdout(Stdio::piped()) and read the line from child.stdout.";
 const WHERE: [(&str, &str); 5] = [
     ("null", "/dev/null"),
-    ("inherited", "the grader's own output (Stdio::inherit, the default)"),
+    (
+        "inherited",
+        "the grader's own output (Stdio::inherit, the default)",
+    ),
     ("terminal", "a terminal"),
     ("file", "a file"),
     ("other", "somewhere other than a pipe"),
@@ -57,7 +60,10 @@ pub fn check() -> Result<(), String> {
     got.sort_unstable();
     want.sort_unstable();
     if got != want {
-        return Err(fill(NUMBERS_WRONG, &[&format!("{got:?}"), &format!("{want:?}")]));
+        return Err(fill(
+            NUMBERS_WRONG,
+            &[&format!("{got:?}"), &format!("{want:?}")],
+        ));
     }
     let pids: BTreeSet<u32> = pairs.iter().map(|&(pid, _)| pid).collect();
     if pids.len() != NUMBERS.len() {
@@ -85,7 +91,10 @@ pub fn check() -> Result<(), String> {
     }
     let printed = acts("print");
     for &(pid, n) in &pairs {
-        let Some((act, _)) = printed.iter().find(|(act, m)| act.pid == pid && *m == u64::from(n)) else {
+        let Some((act, _)) = printed
+            .iter()
+            .find(|(act, m)| act.pid == pid && *m == u64::from(n))
+        else {
             return Err(fill(NOT_PRINTED, &[&pid, &n]));
         };
         if act.ppid != me {

@@ -1,10 +1,10 @@
 //! Grades exercise 11: one worker aborts; every other result is kept and the crash reported.
 
+use crate::WORKER;
 use crate::evidence::{acts, clear_worker_log, impostors, seen, unjoined, worker_log};
+use crate::ex11_crash_isolation::{Crash, map_isolated};
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex11_crash_isolation::{Crash, map_isolated};
 use std::process::Command;
 
 const EXERCISE: &str = "ex11_crash_isolation";
@@ -37,8 +37,10 @@ pub fn check() -> Result<(), String> {
         command.args(["square", "--abort-on", &UNLUCKY.to_string()]);
         command
     };
-    let results = call(EXERCISE, "map_isolated", || map_isolated(&spawn_worker, &ITEMS))?
-        .map_err(|e| fill(GAVE_UP, &[&e]))?;
+    let results = call(EXERCISE, "map_isolated", || {
+        map_isolated(&spawn_worker, &ITEMS)
+    })?
+    .map_err(|e| fill(GAVE_UP, &[&e]))?;
 
     if results.len() != ITEMS.len() {
         return Err(fill(COUNT, &[&results.len(), &ITEMS.len()]));

@@ -28,7 +28,7 @@ use std::{env, fmt, fs, panic, thread};
 
 /// Names the grader the re-run is to run as the inner half.
 const GRADER_VAR: &str = "EXERCISES_GRADER";
-/// Set by `procbook run N`: show what the learner's code printed.
+/// Set by `procbook run N`: the file to write what the learner's code printed to.
 const SHOW_VAR: &str = "EXERCISES_SHOW_OUTPUT";
 /// Starts the signed verdict line on the inner half's stdout.
 const VERDICT: &str = "exercises-verdict";
@@ -218,6 +218,7 @@ fn outer(name: &str) -> Result<(), String> {
         .arg(test_binary)
         .args([name, "--exact", "--nocapture", "--test-threads=1", "-q"])
         .env(GRADER_VAR, name)
+        .env_remove(SHOW_VAR)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -247,13 +248,9 @@ fn outer(name: &str) -> Result<(), String> {
     let stdout = stdout
         .recv_timeout(Duration::from_secs(2))
         .unwrap_or_default();
-    if env::var_os(SHOW_VAR).is_some() {
-        let printed = learner_output(&stdout);
-        if printed.is_empty() {
-            println!("(your code printed nothing)");
-        } else {
-            println!("{printed}");
-        }
+    if let Some(path) = env::var_os(SHOW_VAR) {
+        // For `procbook run N`, which shows it: the learner's code never sees this path.
+        let _ = fs::write(path, learner_output(&stdout));
     }
 
     let report = fs::read_to_string(scratch.path("report")).unwrap_or_default();
