@@ -1,11 +1,13 @@
-//! Grading the exercises: runs their graders, reads what they said, and keeps progress.
+//! Grading the exercises: runs their graders, reads what they said, and shows progress.
 //!
-//! The exercises crate holds one grader per exercise: a test named after it
-//! (`ex06_pool_map`), which runs the learner's code in a sandbox and fails with a message that
-//! teaches. [`check`] runs the graders with `cargo test -p exercises` and prints a progress bar,
-//! the first unfinished exercise and what its grader said; [`hint`] prints an exercise's hint;
-//! [`watch`] grades again whenever an exercise file is saved. Which exercises exist, their
-//! chapters and hints come from the manifest, `exercises/info.toml`, embedded in the binary.
+//! The exercises crate holds one grader per exercise, each in a test binary of its own
+//! (`tests/ex06_pool_map.rs`), which runs the learner's code in a sandbox and fails with a
+//! message that teaches. [`check`] builds them (a compile error blocks only its exercise),
+//! runs them, and prints a progress bar, the first unfinished exercise and what its grader
+//! said; [`hint`] prints an exercise's hint a step at a time; [`list`], [`run`], [`reset`] and
+//! [`watch`] make the learner's loop. Progress is what grading finds, never read from a file.
+//! Which exercises exist, their chapters and hints come from the manifest,
+//! `exercises/info.toml`, embedded in the binary.
 //!
 //! Everything is written to the `out` the caller passes, never to stdout, in colour only when
 //! the caller has let `colored` use it.
@@ -37,8 +39,8 @@ const WORKSPACE: &str = env!("CARGO_MANIFEST_DIR");
 /// How many characters wide the progress bar's inside is.
 const BAR_WIDTH: usize = 30;
 
-const GRADING_ALL: &str = "Grading all {total} exercises (cargo test -p exercises)...";
-const GRADING_ONE: &str = "Grading exercise {n}, {name} (cargo test -p exercises {name})...";
+const GRADING_ALL: &str = "Grading all {total} exercises...";
+const GRADING_ONE: &str = "Grading exercise {n}, {name}...";
 const NO_CARGO: &str = "cargo could not build what every exercise needs (the worker, the sandbox, \
 the shared library), so none could be graded:";
 const NO_GRADER: &str =
@@ -60,7 +62,8 @@ pub struct Summary {
     pub graded: Vec<Graded>,
     /// The first exercise, in book order, that is not done; `None` when all are.
     pub next: Option<u32>,
-    /// The compiler's first error, when the exercises do not compile (nothing was graded).
+    /// What cargo said when it could not build what every exercise needs (nothing was
+    /// graded). An exercise that does not compile is graded as failed, not this.
     pub build_error: Option<String>,
 }
 

@@ -105,6 +105,12 @@ fn mistakes_get_teaching_messages_and_runaways_are_stopped_leaving_nothing() {
             mistake.what,
             mistake.message
         );
+        // What was left running is said once, with the number the learner's code left.
+        assert!(
+            message.matches("process(es) running").count() <= 1,
+            "{}: said twice: {message:?}",
+            mistake.exercise
+        );
     }
     let untouched = summary.graded.len() - MISTAKES.len();
     assert_eq!(
@@ -247,7 +253,12 @@ fn forgeries_and_skipped_tasks_fail_with_what_was_wrong() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     nix::sys::prctl::set_child_subreaper(true).expect("becoming a subreaper");
     let tag = support::tag("exercises-forgeries");
-    for batch in [FORGERIES, SKIPPED_TASKS, MORE_SKIPPED_TASKS] {
+    for batch in [
+        FORGERIES,
+        SKIPPED_TASKS,
+        MORE_SKIPPED_TASKS,
+        EVEN_MORE_SKIPPED_TASKS,
+    ] {
         let ws = Scratch::new();
         ws.put_solutions();
         for mistake in batch {
@@ -449,6 +460,37 @@ const SKIPPED_TASKS: &[Mistake] = &[
                }
                Ok(results)",
         message: "items: give each item a worker of its own",
+    },
+];
+
+/// A third exercise-8 mistake, and a pool whose workers run one after another.
+const EVEN_MORE_SKIPPED_TASKS: &[Mistake] = &[
+    Mistake {
+        exercise: "ex06_pool_map",
+        function: "pub fn pool_map",
+        what: "each worker started, fed and joined before the next is started",
+        body: "let mut results = vec![0; items.len()];
+               for w in 0..workers {
+                   let mut child = spawn_worker().stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+                   let mut stdin = child.stdin.take().expect(\"piped\");
+                   for item in items.iter().skip(w).step_by(workers) { writeln!(stdin, \"{item}\")?; }
+                   drop(stdin);
+                   let lines = BufReader::new(child.stdout.take().expect(\"piped\")).lines();
+                   for (i, line) in (w..items.len()).step_by(workers).zip(lines) { results[i] = line?.trim().parse().unwrap_or(0); }
+                   child.wait()?;
+               }
+               Ok(results)",
+        message: "your workers ran one at a time",
+    },
+    Mistake {
+        exercise: "ex08_four_numbers",
+        function: "pub fn four_numbers",
+        what: "stdout piped but never read, the pair made from child.id()",
+        body: "let children: Vec<Child> = numbers.iter().map(|n| Command::new(worker).args([\"print\", &n.to_string()]).stdout(Stdio::piped()).spawn()).collect::<io::Result<_>>()?;
+               let mut pairs = Vec::new();
+               for (mut child, n) in children.into_iter().zip(numbers) { pairs.push((child.id(), n)); child.wait()?; }
+               Ok(pairs)",
+        message: "was never read",
     },
 ];
 

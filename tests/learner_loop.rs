@@ -8,10 +8,16 @@ mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use expectrl::{Expect, Session};
-use support::{assert_none_left, procbook, tag};
+use support::{assert_none_left, procbook, tag, tagged};
+
+/// The tests share one scratch workspace and target directory: one at a time.
+static TURN: Mutex<()> = Mutex::new(());
 
 /// How long a step may take, a first build of the exercises included.
 const STEP: Duration = Duration::from_secs(300);
@@ -67,6 +73,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn list_run_hint_reset_and_watch_keys_at_a_terminal() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let tag = tag("learner-loop");
     let (root, target) = scratch();
     let mut cmd = procbook(&tag, &[]);
@@ -150,4 +157,62 @@ fn list_run_hint_reset_and_watch_keys_at_a_terminal() {
     p.send(expectrl::ControlCode::EndOfTransmission).unwrap();
     let _ = p.expect(expectrl::Eof);
     assert_none_left(&tag, Duration::from_secs(2));
+}
+
+/// `procbook check` killed with SIGKILL while a grader runs learner code that never ends: the
+/// grader, its sandbox and the code under it all go at once (parent-death signals, then the
+/// sandbox's own cleanup), and the grader's scratch folder is removed.
+#[test]
+fn kill_9_of_check_leaves_nothing_running_and_no_scratch_folder() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = tag("check-kill-9");
+    let (root, target) = scratch();
+    let ex02 = root.join("exercises/src/ex02_memory.rs");
+    let text = fs::read_to_string(&ex02).unwrap().replacen(
+        "pub fn set_in_child(value: &mut u8, new: u8) -> io::Result<u8> {",
+        "pub fn set_in_child(value: &mut u8, new: u8) -> io::Result<u8> {\n    loop { std::hint::spin_loop() }",
+        1,
+    );
+    fs::write(&ex02, text).unwrap();
+    let mut cmd = procbook(&tag, &["check", "2"]);
+    cmd.env("PROCBOOK_WORKSPACE", &root)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("EXERCISES_TIMEOUT_MS", "60000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut check = cmd.spawn().expect("starting procbook check 2");
+
+    // Wait until the learner's code is running under the sandbox (a first build included).
+    let started = Instant::now();
+    let grader = loop {
+        let running = tagged(&tag);
+        let inner = running
+            .iter()
+            .any(|(_, cmd)| cmd.contains("ex02_memory --exact --nocapture"));
+        let outer = running
+            .iter()
+            .find(|(_, cmd)| cmd.contains("ex02_memory --exact --color never"));
+        if let (true, Some((pid, _))) = (inner, outer) {
+            break *pid;
+        }
+        assert!(
+            started.elapsed() < STEP,
+            "the grader never started: {running:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    thread::sleep(Duration::from_millis(300));
+    check.kill().expect("kill -9 of procbook check");
+    check.wait().unwrap();
+
+    assert_none_left(&tag, Duration::from_secs(5));
+    let prefix = format!("exercises-ex02_memory-{grader}-");
+    let left: Vec<_> = fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "scratch folders left: {left:?}");
 }

@@ -2,7 +2,7 @@
 //!
 //! `cargo test` calls [`run`] in the ordinary test process: the outer half. It runs this same
 //! test binary again, filtered to the one grader, under the `sandbox` program
-//! (src/bin/sandbox.rs), which enforces a deadline and a cap on processes and cleans up
+//! (src/bin/sandbox/main.rs), which enforces a deadline and a cap on processes and cleans up
 //! everything afterwards. In that re-run, [`run`] finds its own name in `EXERCISES_GRADER` and
 //! is the inner half: it calls the learner's code and grades it against what the sandbox's
 //! referee saw the workers do.
