@@ -80,6 +80,9 @@ fn mistakes_get_teaching_messages_and_runaways_are_stopped_leaving_nothing() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     // Orphans of anything grading starts would come to this process: prove there are none.
     nix::sys::prctl::set_child_subreaper(true).expect("becoming a subreaper");
+    // A test before this one may have stopped a build part-way: its compilers, orphaned, came
+    // here to be reaped. Those are not this test's.
+    reap(&children_of_this_process());
     let tag = support::tag("exercises-mistakes");
     let ws = Scratch::new();
     ws.put_solutions();
@@ -252,6 +255,7 @@ fn one_broken_exercise_blocks_only_itself_and_no_progress_file_is_believed() {
 fn forgeries_and_skipped_tasks_fail_with_what_was_wrong() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     nix::sys::prctl::set_child_subreaper(true).expect("becoming a subreaper");
+    reap(&children_of_this_process());
     let tag = support::tag("exercises-forgeries");
     for batch in [
         FORGERIES,
@@ -463,8 +467,33 @@ const SKIPPED_TASKS: &[Mistake] = &[
     },
 ];
 
-/// A third exercise-8 mistake, and a pool whose workers run one after another.
+/// A third exercise-8 mistake, a pool whose workers run one after another, a worker started
+/// through a shell, and jobs given only their first argument.
 const EVEN_MORE_SKIPPED_TASKS: &[Mistake] = &[
+    Mistake {
+        exercise: "ex04_start_process",
+        function: "pub fn start_and_join",
+        what: "the worker started by a shell, not by start_and_join",
+        body: "let mut child = Command::new(\"sh\").arg(\"-c\").arg(\"\\\"$0\\\" \\\"$@\\\"; exit $?\").arg(worker).args(args).spawn()?;
+               let pid = child.id();
+               let status = child.wait()?;
+               Ok(Started { pid, status })",
+        message: "not by start_and_join's own process",
+    },
+    Mistake {
+        exercise: "ex05_exit_codes",
+        function: "pub fn failed_jobs",
+        what: "each job given only its first argument",
+        body: "let children: Vec<Child> = jobs.iter().map(|args| Command::new(worker).arg(args[0]).spawn()).collect::<io::Result<_>>()?;
+               let mut failed = Vec::new();
+               for (index, mut child) in children.into_iter().enumerate() {
+                   let status = child.wait()?;
+                   let exitcode = status.code().unwrap_or_else(|| -status.signal().unwrap_or(0));
+                   if exitcode != 0 { failed.push(Failed { index, exitcode }); }
+               }
+               Ok(failed)",
+        message: "which is none of the jobs",
+    },
     Mistake {
         exercise: "ex06_pool_map",
         function: "pub fn pool_map",
