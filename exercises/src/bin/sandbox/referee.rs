@@ -124,7 +124,13 @@ impl Referee {
             return;
         };
         let inner = *self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if first == "query" && inner == Some(pid) {
+        // The grader may ask before the sandbox has noted its PID (on a busy machine the
+        // sandbox's thread may not have run since the spawn): then its parent tells.
+        let is_grader = match inner {
+            Some(inner) => inner == pid,
+            None => parent_of(pid) == Some(self.me),
+        };
+        if first == "query" && is_grader {
             self.answer(stream, lines);
         } else if let Some(args) = first.strip_prefix("hello") {
             self.worker(stream, lines, pid, args.trim());
