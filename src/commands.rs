@@ -43,12 +43,24 @@ pub enum Command {
         #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: Option<u32>,
     },
-    /// Show the hint for exercise N
+    /// Show the hint for exercise N (again: the next step)
     Hint {
         #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: u32,
     },
-    /// Re-grade whenever you save an exercise file (Ctrl-C to stop)
+    /// List every exercise with its state (graded now)
+    List,
+    /// Run exercise N's grader and show what your code prints
+    Run {
+        #[arg(value_name = "N")]
+        n: u32,
+    },
+    /// Put exercise N back to its stub (your version is kept under target/procbook/reset/)
+    Reset {
+        #[arg(value_name = "N")]
+        n: u32,
+    },
+    /// Re-grade whenever you save an exercise file; keys h, l, r, c, q (Ctrl-C stops too)
     Watch,
     /// This machine's cores and memory, and the process tree of procbook
     Sys,
@@ -112,6 +124,15 @@ pub fn run(command: &Command, out: Out) -> Result<()> {
             }
         }
         Command::Hint { n } => crate::grade::hint(*n, out),
+        Command::List => match crate::grade::list(out, &crate::engine::cancel::requested)? {
+            Some(_) => Ok(()),
+            None => Err(crate::engine::Error::Interrupted.into()),
+        },
+        Command::Run { n } => {
+            crate::grade::run(*n, out, &crate::engine::cancel::requested)?;
+            Ok(())
+        }
+        Command::Reset { n } => crate::grade::reset(*n, out),
         Command::Watch => crate::grade::watch(out, &crate::engine::cancel::requested),
     }
 }
@@ -126,6 +147,9 @@ pub fn name(command: &Command) -> &'static str {
         Command::Bench(_) => "bench",
         Command::Check { .. } => "check",
         Command::Hint { .. } => "hint",
+        Command::List => "list",
+        Command::Run { .. } => "run",
+        Command::Reset { .. } => "reset",
         Command::Watch => "watch",
         Command::Sys => "sys",
     }

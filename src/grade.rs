@@ -1,23 +1,30 @@
-//! Grading the exercises: runs their graders, reads what they said, and keeps progress.
+//! Grading the exercises: runs their graders, reads what they said, and shows progress.
 //!
-//! The exercises crate holds one grader per exercise: a test named after it
-//! (`ex06_pool_map`), which runs the learner's code in a sandbox and fails with a message that
-//! teaches. [`check`] runs the graders with `cargo test -p exercises` and prints a progress bar,
-//! the first unfinished exercise and what its grader said; [`hint`] prints an exercise's hint;
-//! [`watch`] grades again whenever an exercise file is saved. Which exercises exist, their
-//! chapters and hints come from the manifest, `exercises/info.toml`, embedded in the binary.
+//! The exercises crate holds one grader per exercise, each in a test binary of its own
+//! (`tests/ex06_pool_map.rs`), which runs the learner's code in a sandbox and fails with a
+//! message that teaches. [`check`] builds them (a compile error blocks only its exercise),
+//! runs them, and prints a progress bar, the first unfinished exercise and what its grader
+//! said; [`hint`] prints an exercise's hint a step at a time; [`list`], [`run`], [`reset`] and
+//! [`watch`] make the learner's loop. Progress is what grading finds, never read from a file.
+//! Which exercises exist, their chapters and hints come from the manifest,
+//! `exercises/info.toml`, embedded in the binary.
 //!
 //! Everything is written to the `out` the caller passes, never to stdout, in colour only when
 //! the caller has let `colored` use it.
 
 mod cargo;
+mod learner;
 mod libtest;
 mod manifest;
+mod place;
 mod progress;
+mod solutions;
 mod watch;
 
+pub use learner::{list, reset, run};
 pub use libtest::{Outcome, parse_test_output};
 pub use manifest::{ExerciseInfo, exercise, exercises_for_chapter, manifest};
+pub use place::{enter_repl, typed};
 pub use progress::Progress;
 
 use anyhow::{Result, bail};
@@ -32,14 +39,16 @@ const WORKSPACE: &str = env!("CARGO_MANIFEST_DIR");
 /// How many characters wide the progress bar's inside is.
 const BAR_WIDTH: usize = 30;
 
-const GRADING_ALL: &str = "Grading all {total} exercises (cargo test -p exercises)...";
-const GRADING_ONE: &str = "Grading exercise {n}, {name} (cargo test -p exercises {name})...";
-const NO_BUILD: &str = "The exercises do not compile, so none could be graded. Fix this first:";
+const GRADING_ALL: &str = "Grading all {total} exercises...";
+const GRADING_ONE: &str = "Grading exercise {n}, {name}...";
+const NO_CARGO: &str = "cargo could not build what every exercise needs (the worker, the sandbox, \
+the shared library), so none could be graded:";
 const NO_GRADER: &str =
     "no grader reported on this exercise: is its test in exercises/tests/grade/?";
 const ALL_DONE: &str = "All {total} exercises are done. The solutions in exercises/solutions/ \
 are one way to do each; compare them with yours.";
-const NOT_GRADED_YET: &str = "Not done when last graded; `procbook check {n}` grades it again.";
+const NOT_GRADED_YET: &str = "Not graded yet; `procbook check {n}` grades it.";
+const WHOLE_PICTURE: &str = "`procbook check` grades all {total} and shows your progress.";
 const STUCK: &str = "Stuck? `procbook hint {n}` gives a hint; the task is at the top of the file.";
 
 /// What one `check` found.
@@ -53,7 +62,8 @@ pub struct Summary {
     pub graded: Vec<Graded>,
     /// The first exercise, in book order, that is not done; `None` when all are.
     pub next: Option<u32>,
-    /// The compiler's first error, when the exercises do not compile (nothing was graded).
+    /// What cargo said when it could not build what every exercise needs (nothing was
+    /// graded). An exercise that does not compile is graded as failed, not this.
     pub build_error: Option<String>,
 }
 
@@ -71,31 +81,17 @@ pub fn check(which: Option<u32>, out: &mut dyn Write) -> Result<Summary> {
     Workbook::default().check(which, out)
 }
 
-/// Prints exercise `n`'s hint; an unknown `n` is a one-line error naming the valid range.
+/// Prints the next step of exercise `n`'s hint: the first time its first step, each time
+/// again the next, and after the last, the first again. An unknown `n` is a one-line error
+/// naming the valid range.
 pub fn hint(n: u32, out: &mut dyn Write) -> Result<()> {
-    let exercise = manifest::exercise(n)?;
-    writeln!(
-        out,
-        "{}",
-        format!(
-            "Hint for exercise {}, {} (chapter {}):",
-            exercise.number, exercise.name, exercise.chapter
-        )
-        .bold()
-    )?;
-    writeln!(out, "{}", exercise.hint)?;
-    Ok(())
+    Workbook::default().hint(n, out)
 }
 
 /// Grades everything once, then again whenever an exercise file is saved, until `stop()` is
 /// true (it is asked at least every 200 ms, during grading too).
 pub fn watch(out: &mut dyn Write, stop: &dyn Fn() -> bool) -> Result<()> {
     Workbook::default().watch(out, stop)
-}
-
-/// Which exercises are done, as last graded, without grading.
-pub fn progress() -> Progress {
-    Workbook::default().progress()
 }
 
 /// A clone of procbook whose exercises are graded: where it is, and where cargo builds.
@@ -108,9 +104,15 @@ pub struct Workbook {
     env: Vec<(String, String)>,
 }
 
+/// Names another clone whose exercises procbook grades (its own tests use a scratch copy).
+const WORKSPACE_VAR: &str = "PROCBOOK_WORKSPACE";
+
 impl Default for Workbook {
     fn default() -> Self {
-        Workbook::at(WORKSPACE)
+        match std::env::var_os(WORKSPACE_VAR) {
+            Some(root) => Workbook::at(root),
+            None => Workbook::at(WORKSPACE),
+        }
     }
 }
 
@@ -141,9 +143,56 @@ impl Workbook {
         &self.root
     }
 
-    /// Which exercises are done, as last graded.
-    pub fn progress(&self) -> Progress {
-        Progress::load(&Progress::path(&self.root))
+    /// [`hint`] for this workbook: which step was shown last is kept in its target folder
+    /// (a note for convenience only: it decides nothing).
+    pub fn hint(&self, n: u32, out: &mut dyn Write) -> Result<()> {
+        let exercise = manifest::exercise(n)?;
+        let steps = exercise.hint_steps();
+        let note = self.root.join("target").join("procbook").join("hints");
+        let text = std::fs::read_to_string(&note).unwrap_or_default();
+        let mut shown: Vec<(String, usize)> = text
+            .lines()
+            .filter_map(|l| {
+                let (name, step) = l.split_once(' ')?;
+                Some((name.to_string(), step.parse().ok()?))
+            })
+            .collect();
+        let last = shown
+            .iter()
+            .find(|(name, _)| *name == exercise.name)
+            .map(|s| s.1);
+        let step = match last {
+            Some(last) if last + 1 < steps.len() => last + 1,
+            _ => 0,
+        };
+        writeln!(
+            out,
+            "{}",
+            format!(
+                "Hint for exercise {}, {} (chapter {}), step {} of {}:",
+                exercise.number,
+                exercise.name,
+                exercise.chapter,
+                step + 1,
+                steps.len()
+            )
+            .bold()
+        )?;
+        writeln!(out, "{}", steps[step])?;
+        let again = if step + 1 < steps.len() {
+            format!("`procbook hint {n}` again shows the next step.")
+        } else {
+            format!("That was the last step; `procbook hint {n}` starts again from the first.")
+        };
+        writeln!(out, "{}", typed(&again).dimmed())?;
+        shown.retain(|(name, _)| *name != exercise.name);
+        shown.push((exercise.name.clone(), step));
+        let text: String = shown.iter().map(|(n, s)| format!("{n} {s}\n")).collect();
+        // Failing to note the step only means the same step is shown next time.
+        if let Some(dir) = note.parent() {
+            let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&note, text));
+        }
+        Ok(())
     }
 
     /// [`check`] for this workbook.
@@ -167,6 +216,18 @@ impl Workbook {
         out: &mut dyn Write,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<Summary>> {
+        self.grade(which, &mut Progress::default(), out, stop)
+    }
+
+    /// Grades every exercise (`None`) or exercise `n`, notes the outcomes in `progress`, and
+    /// prints them; the progress bar only when `progress` knows every exercise.
+    pub(crate) fn grade(
+        &self,
+        which: Option<u32>,
+        progress: &mut Progress,
+        out: &mut dyn Write,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Summary>> {
         let all = manifest()?;
         let total = all.len();
         let chosen: Vec<&ExerciseInfo> = match which {
@@ -186,22 +247,23 @@ impl Workbook {
         writeln!(out, "{}", announce.dimmed())?;
         out.flush()?;
 
-        let only = which.map(|_| chosen[0].name.as_str());
-        let Some(run) = cargo::run_graders(&self.cargo_setting(), only, stop)? else {
+        let names: Vec<&str> = chosen.iter().map(|e| e.name.as_str()).collect();
+        let Some(graded) = cargo::run_graders(&self.cargo_setting(), &names, stop)? else {
             return Ok(None);
         };
-        let outcomes = parse_test_output(&run.stdout);
-        let progress_path = Progress::path(&self.root);
-        let mut progress = Progress::load(&progress_path);
-
-        if outcomes.is_empty() && !run.status.success() {
-            let error = first_error(&run.stderr);
-            writeln!(out, "{}", NO_BUILD.red().bold())?;
-            writeln!(out, "\n{error}\n")?;
-            let summary = self.summarize(&all, &progress, Vec::new(), Some(error));
-            print_bar(out, summary.done, total)?;
-            return Ok(Some(summary));
-        }
+        let mut outcomes = match graded {
+            cargo::Graded::Outcomes(outcomes) => outcomes,
+            cargo::Graded::CargoFailed(error) => {
+                writeln!(out, "{}", NO_CARGO.red().bold())?;
+                writeln!(out, "\n{error}\n")?;
+                return Ok(Some(self.summarize(
+                    &all,
+                    progress,
+                    Vec::new(),
+                    Some(error),
+                )));
+            }
+        };
 
         let graded: Vec<Graded> = chosen
             .iter()
@@ -209,17 +271,19 @@ impl Workbook {
                 number: e.number,
                 name: e.name.clone(),
                 outcome: outcomes
-                    .get(&e.name)
-                    .cloned()
+                    .remove(&e.name)
                     .unwrap_or_else(|| Outcome::Failed(NO_GRADER.into())),
             })
             .collect();
         for g in &graded {
             progress.set(&g.name, g.outcome.passed());
+            if g.outcome.passed() {
+                solutions::reveal(&self.root, &g.name, out)?;
+            }
         }
-        progress.save(&progress_path)?;
-        let summary = self.summarize(&all, &progress, graded, None);
-        print_summary(out, &all, &summary, which)?;
+        let summary = self.summarize(&all, progress, graded, None);
+        let complete = all.iter().all(|e| progress.knows(&e.name));
+        print_summary(out, &all, &summary, which, complete)?;
         Ok(Some(summary))
     }
 
@@ -251,21 +315,12 @@ impl Workbook {
     }
 }
 
-/// Grades as [`check`] does, but gives up when `stop()` turns true; says whether it did.
-fn check_stopped(
-    workbook: &Workbook,
-    which: Option<u32>,
-    out: &mut dyn Write,
-    stop: &dyn Fn() -> bool,
-) -> Result<bool> {
-    Ok(workbook.check_until(which, out, stop)?.is_none())
-}
-
 fn print_summary(
     out: &mut dyn Write,
     all: &[ExerciseInfo],
     summary: &Summary,
     which: Option<u32>,
+    complete: bool,
 ) -> Result<()> {
     // Grading one: say how it went, whatever comes next.
     if which.is_some() {
@@ -286,10 +341,16 @@ fn print_summary(
                         g.number,
                         g.name
                     )?;
-                    writeln!(out, "{}", indent(message))?;
+                    writeln!(out, "{}", indent(&typed(message)))?;
                 }
             }
         }
+    }
+    if !complete {
+        // Only this one was graded: a bar would have to guess the others.
+        let whole = WHOLE_PICTURE.replace("{total}", &summary.total.to_string());
+        writeln!(out, "{}", typed(&whole).dimmed())?;
+        return Ok(());
     }
     print_bar(out, summary.done, summary.total)?;
     let Some(next) = summary
@@ -331,10 +392,10 @@ fn print_summary(
         )?;
         // (When it was the one graded, its message has just been printed.)
         let not_graded = NOT_GRADED_YET.replace("{n}", &next.number.to_string());
-        writeln!(out, "{}", indent(message.unwrap_or(&not_graded)))?;
+        writeln!(out, "{}", indent(&typed(message.unwrap_or(&not_graded))))?;
     }
     if let Some(stuck) = stuck {
-        writeln!(out, "{}", stuck.dimmed())?;
+        writeln!(out, "{}", typed(&stuck).dimmed())?;
     }
     Ok(())
 }
@@ -359,36 +420,9 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// The compiler's first error in cargo's stderr: from its `error` line to the blank line that
-/// ends it. Without one, the last lines cargo printed.
-fn first_error(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().collect();
-    match lines.iter().position(|l| l.starts_with("error")) {
-        Some(start) => {
-            let end = lines[start + 1..]
-                .iter()
-                .position(|l| l.trim().is_empty())
-                .map_or(lines.len(), |n| start + 1 + n);
-            lines[start..end].join("\n")
-        }
-        None => lines[lines.len().saturating_sub(20)..].join("\n"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_first_compiler_error_is_kept_whole() {
-        let stderr = "   Compiling exercises v0.1.0\n\
-                      error[E0308]: mismatched types\n  --> exercises/src/ex01_cores.rs:24:5\n   |\n\n\
-                      error: could not compile `exercises`\n";
-        assert_eq!(
-            first_error(stderr),
-            "error[E0308]: mismatched types\n  --> exercises/src/ex01_cores.rs:24:5\n   |"
-        );
-    }
 
     #[test]
     fn the_bar_shows_done_over_total() {
@@ -409,12 +443,24 @@ mod tests {
             err,
             format!("no exercise 0: the exercises are numbered 1 to {total}")
         );
-        let mut out = Vec::new();
-        hint(1, &mut out).unwrap();
-        assert!(
-            String::from_utf8(out)
-                .unwrap()
-                .contains("available_parallelism")
-        );
+    }
+
+    #[test]
+    fn hints_come_in_steps_and_start_again_after_the_last() {
+        let dir = std::env::temp_dir().join(format!("procbook-hints-{}", std::process::id()));
+        let workbook = Workbook::at(&dir);
+        let mut shown = Vec::new();
+        for _ in 0..3 {
+            let mut out = Vec::new();
+            workbook.hint(1, &mut out).unwrap();
+            shown.push(String::from_utf8(out).unwrap());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(shown[0].contains("step 1 of 2"), "{}", shown[0]);
+        // The first step points the way without spelling out the call...
+        assert!(!shown[0].contains("available_parallelism"), "{}", shown[0]);
+        // ...the next one does, and after the last the first comes again.
+        assert!(shown[1].contains("step 2 of 2") && shown[1].contains("available_parallelism"));
+        assert!(shown[2].contains("step 1 of 2"), "{}", shown[2]);
     }
 }

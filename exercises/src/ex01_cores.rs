@@ -14,7 +14,8 @@
 //! error of kind `InvalidInput`, as `Pool(0)` is a `ValueError` in Python: a pool without
 //! workers would never finish anything.
 //!
-//! Check your work: `cargo test -p exercises ex01`. Stuck? `procbook hint 1`.
+//! Check your work: `procbook check 1` (or `cargo test -p exercises --test ex01_cores`).
+//! Stuck? `procbook hint 1`, and again for the next step.
 
 use std::io::{self, ErrorKind};
 use std::thread;

@@ -15,7 +15,8 @@
 //! 2. `set_in_thread`: spawn a thread that sets the shared value to `new`; join it; return the
 //!    id of the thread that did it (`std::thread::current().id()`, asked inside the thread).
 //!
-//! Check your work: `cargo test -p exercises ex02`. Stuck? `procbook hint 2`.
+//! Check your work: `procbook check 2` (or `cargo test -p exercises --test ex02_memory`).
+//! Stuck? `procbook hint 2`, and again for the next step.
 
 use crate::fork::fork_and_join;
 use std::io;

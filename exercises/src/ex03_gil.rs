@@ -16,7 +16,8 @@
 //!
 //! Afterwards, try it without the lock and watch the count grow (the grader wants 1, though).
 //!
-//! Check your work: `cargo test -p exercises ex03`. Stuck? `procbook hint 3`.
+//! Check your work: `procbook check 3` (or `cargo test -p exercises --test ex03_gil`).
+//! Stuck? `procbook hint 3`, and again for the next step.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

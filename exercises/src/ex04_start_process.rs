@@ -11,7 +11,8 @@
 //! its PID, waits for it to end, and returns both. The child is a separate process, so its PID
 //! is not yours (`std::process::id()`).
 //!
-//! Check your work: `cargo test -p exercises ex04`. Stuck? `procbook hint 4`.
+//! Check your work: `procbook check 4` (or `cargo test -p exercises --test ex04_start_process`).
+//! Stuck? `procbook hint 4`, and again for the next step.
 
 use std::io;
 use std::path::Path;

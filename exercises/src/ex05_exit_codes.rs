@@ -13,7 +13,8 @@
 //! returns the ones that did not succeed, in job order, each with its index and its exit code
 //! the way Python would report it.
 //!
-//! Check your work: `cargo test -p exercises ex05`. Stuck? `procbook hint 5`.
+//! Check your work: `procbook check 5` (or `cargo test -p exercises --test ex05_exit_codes`).
+//! Stuck? `procbook hint 5`, and again for the next step.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt;

@@ -16,7 +16,8 @@
 //! Two things to know: a worker stops when its stdin is closed (drop the `ChildStdin`), and
 //! `BufReader::lines` reads a child's stdout line by line.
 //!
-//! Check your work: `cargo test -p exercises ex06`. Stuck? `procbook hint 6`.
+//! Check your work: `procbook check 6` (or `cargo test -p exercises --test ex06_pool_map`).
+//! Stuck? `procbook hint 6`, and again for the next step.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};

@@ -17,7 +17,8 @@
 //! Your task: `default_chunksize` returns the same number as that code, for `len` items and a
 //! pool of `workers` processes. (`divmod(a, b)` is `(a / b, a % b)`.)
 //!
-//! Check your work: `cargo test -p exercises ex07`. Stuck? `procbook hint 7`.
+//! Check your work: `procbook check 7` (or `cargo test -p exercises --test ex07_chunksize`).
+//! Stuck? `procbook hint 7`, and again for the next step.
 
 /// The chunksize CPython's `Pool.map` uses for `len` items on `workers` processes.
 pub fn default_chunksize(len: usize, workers: usize) -> usize {

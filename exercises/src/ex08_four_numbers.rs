@@ -12,7 +12,8 @@
 //! stdout (`Stdio::piped()`), join all four, and return the `(pid, number)` pair each one
 //! printed, read from its line.
 //!
-//! Check your work: `cargo test -p exercises ex08`. Stuck? `procbook hint 8`.
+//! Check your work: `procbook check 8` (or `cargo test -p exercises --test ex08_four_numbers`).
+//! Stuck? `procbook hint 8`, and again for the next step.
 
 use std::io::{self, Read};
 use std::path::Path;

@@ -20,7 +20,8 @@
 //! A [`Task`] is a `fn(u64) -> u64`, a plain function. Put a closure that captures a variable
 //! into a table and the compiler refuses it, as pickle refuses a lambda.
 //!
-//! Check your work: `cargo test -p exercises ex09`. Stuck? `procbook hint 9`.
+//! Check your work: `procbook check 9` (or `cargo test -p exercises --test ex09_by_name`).
+//! Stuck? `procbook hint 9`, and again for the next step.
 
 /// A task a worker can run: a plain function, found by its name.
 pub type Task = fn(u64) -> u64;

@@ -21,7 +21,8 @@
 //! The grader talks through a real pipe, and to a `worker frames` process that answers every
 //! frame with its bytes reversed.
 //!
-//! Check your work: `cargo test -p exercises ex10`. Stuck? `procbook hint 10`.
+//! Check your work: `procbook check 10` (or `cargo test -p exercises --test ex10_framing`).
+//! Stuck? `procbook hint 10`, and again for the next step.
 
 use std::io::{self, ErrorKind, Read, Write};
 

@@ -15,7 +15,8 @@
 //! A crashed worker may make a write to it or a read from it fail: that is the crash showing,
 //! not a reason to give up on the other items. Join every worker.
 //!
-//! Check your work: `cargo test -p exercises ex11`. Stuck? `procbook hint 11`.
+//! Check your work: `procbook check 11` (or `cargo test -p exercises --test ex11_crash_isolation`).
+//! Stuck? `procbook hint 11`, and again for the next step.
 
 use std::io::{self, Read, Write};
 use std::os::unix::process::ExitStatusExt;

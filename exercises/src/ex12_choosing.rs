@@ -15,7 +15,8 @@
 //! 2. `choose` picks threads or processes for a workload in a language, and gives the reason,
 //!    one of [`Reason`]'s: read each one, and mind that some are myths.
 //!
-//! Check your work: `cargo test -p exercises ex12`. Stuck? `procbook hint 12`.
+//! Check your work: `procbook check 12` (or `cargo test -p exercises --test ex12_choosing`).
+//! Stuck? `procbook hint 12`, and again for the next step.
 
 /// What a task spends its time on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

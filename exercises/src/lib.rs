@@ -1,24 +1,18 @@
 //! procbook's exercises: twelve small tasks about processes, in the order of the book.
 //!
-//! Open the first file, read its task, replace the `todo!()` with your code, and run
-//! `cargo test -p exercises ex01` (or `procbook check 1`). Every exercise is graded by a test
-//! in `tests/grade/`, whose failure message tells you what is still wrong. `procbook hint N`
-//! gives a hint; `exercises/solutions/` holds a reference solution for each, for afterwards.
-
-// A stub names parameters it does not use yet, and imports what your answer will need.
-#![allow(unused_variables, unused_imports)]
+//! Open the first file, `src/ex01_cores.rs`, read its task, replace the `todo!()` with your
+//! code, and run `procbook check 1` (or `cargo test -p exercises --test ex01_cores`). Each
+//! exercise is graded by its own test binary (`tests/ex01_cores.rs` and its grader in
+//! `tests/grade/`), so a mistake in one file never stops the others from being graded; the
+//! grader's failure message tells you what is still wrong. `procbook hint N` gives a hint, in
+//! steps. A reference solution is shown once your exercise has passed.
+//!
+//! The graders run your code in a sandbox (`src/bin/sandbox/`): a referee for honest mistakes
+//! and runaways. It stops code that runs too long or starts too many processes, cleans up
+//! what your code leaves running, and notes for itself which worker processes ran and what
+//! they did. It is not a security boundary: code written to attack the machine or the grader
+//! is out of its scope.
+//!
+//! This library holds what the exercises share: [`fork`].
 
 pub mod fork;
-
-pub mod ex01_cores;
-pub mod ex02_memory;
-pub mod ex03_gil;
-pub mod ex04_start_process;
-pub mod ex05_exit_codes;
-pub mod ex06_pool_map;
-pub mod ex07_chunksize;
-pub mod ex08_four_numbers;
-pub mod ex09_by_name;
-pub mod ex10_framing;
-pub mod ex11_crash_isolation;
-pub mod ex12_choosing;

@@ -21,8 +21,19 @@ pub struct ExerciseInfo {
     pub path: PathBuf,
     /// One line saying what the exercise asks.
     pub summary: String,
-    /// What `procbook hint N` prints.
+    /// What `procbook hint N` prints: its steps, separated by a line `---`.
     pub hint: String,
+}
+
+impl ExerciseInfo {
+    /// The hint's steps, from the first pointer to the most detailed.
+    pub fn hint_steps(&self) -> Vec<&str> {
+        self.hint
+            .split("\n---\n")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
 }
 
 /// `info.toml` as written.
@@ -115,7 +126,7 @@ mod tests {
                 e.path.display()
             );
             let solution = root
-                .join("exercises/solutions/src")
+                .join("src/grade/solutions")
                 .join(format!("{}.rs", e.name));
             assert!(solution.is_file(), "{} is missing", solution.display());
             let grader = root

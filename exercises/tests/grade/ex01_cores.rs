@@ -3,9 +3,9 @@
 //! To tell "CPUs this process may use" from "CPUs the machine has", the grader also asks with
 //! the calling thread pinned to a single CPU, as `taskset -c 0` would.
 
+use crate::ex01_cores::pool_size;
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex01_cores::pool_size;
 use std::io::ErrorKind;
 use std::thread;
 

@@ -1,9 +1,9 @@
 //! Grades exercise 2: a forked child changes its own copy; a thread changes shared memory.
 
+use crate::ex02_memory::{set_in_child, set_in_thread};
+use crate::fork::forks_started;
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex02_memory::{set_in_child, set_in_thread};
-use exercises::fork::forks_started;
 use std::sync::{Arc, Mutex};
 use std::thread;
 

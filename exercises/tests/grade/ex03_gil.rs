@@ -1,11 +1,13 @@
 //! Grades exercise 3: under one global lock, never more than one thread inside the work.
 //!
 //! The grader's own `work` counts who is inside it, and lingers there a moment so that,
-//! without the lock, other threads would come in too. It counts; it does not time.
+//! without the lock, other threads would come in too. It counts; it does not time. It also
+//! counts this process's threads (`/proc/self/task`) each time `work` is called, to see that
+//! the threads were started at once, not one after another.
 
+use crate::ex03_gil::run_under_gil;
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex03_gil::run_under_gil;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +27,9 @@ const INDICES: &str = "work was called with the indices {}; each thread passes i
 0 to {}.";
 const OVERLAP: &str = "{} threads were inside work at the same moment: take the GIL before every \
 call to work and let it go only after, so only one thread works at a time.";
+const ONE_AFTER_ANOTHER: &str = "your threads ran one after another: never more than one of them \
+existed at a time. Start all of them first (thread::scope, then s.spawn in a loop), and let \
+the GIL make them take turns.";
 const MISCOUNTED: &str = "you counted at most {} thread(s) inside work at once, but there were {}: \
 count a thread in just before it calls work and out just after, while it holds the GIL.";
 
@@ -36,11 +41,20 @@ struct Seen {
     calls: AtomicUsize,
     threads: Mutex<HashSet<ThreadId>>,
     indices: Mutex<Vec<usize>>,
+    /// The most threads this process had during a call to work.
+    most_alive: AtomicUsize,
+}
+
+/// How many threads this process has now.
+fn alive() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
 }
 
 pub fn check() -> Result<(), String> {
     let seen = Seen::default();
+    let before = alive();
     let work = |i: usize| {
+        seen.most_alive.fetch_max(alive(), Ordering::SeqCst);
         let now = seen.inside.fetch_add(1, Ordering::SeqCst) + 1;
         seen.most.fetch_max(now, Ordering::SeqCst);
         seen.calls.fetch_add(1, Ordering::SeqCst);
@@ -49,7 +63,9 @@ pub fn check() -> Result<(), String> {
         thread::sleep(LINGER);
         seen.inside.fetch_sub(1, Ordering::SeqCst);
     };
-    let counted = call(EXERCISE, "run_under_gil", || run_under_gil(THREADS, STEPS, &work))?;
+    let counted = call(EXERCISE, "run_under_gil", || {
+        run_under_gil(THREADS, STEPS, &work)
+    })?;
 
     let calls = seen.calls.load(Ordering::SeqCst);
     if calls != THREADS * STEPS {
@@ -65,6 +81,11 @@ pub fn check() -> Result<(), String> {
     indices.dedup();
     if indices != (0..THREADS).collect::<Vec<_>>() {
         return Err(fill(INDICES, &[&format!("{indices:?}"), &(THREADS - 1)]));
+    }
+    // Started at once, THREADS threads exist together while the first works; one after
+    // another, one does (and perhaps a joined one whose exit the kernel has not finished).
+    if seen.most_alive.load(Ordering::SeqCst) < before + THREADS - 1 {
+        return Err(ONE_AFTER_ANOTHER.into());
     }
     let most = seen.most.load(Ordering::SeqCst);
     if most > 1 {

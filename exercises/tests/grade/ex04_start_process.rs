@@ -1,10 +1,10 @@
 //! Grades exercise 4: a child started and joined, with its real PID and exit status.
 
-use crate::evidence::{acts, clear_worker_log, unjoined};
+use crate::WORKER;
+use crate::evidence::{clear_worker_log, impostors, seen, unjoined};
+use crate::ex04_start_process::start_and_join;
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex04_start_process::start_and_join;
 use std::path::Path;
 
 const EXERCISE: &str = "ex04_start_process";
@@ -20,6 +20,8 @@ const WRONG_PID: &str = "you returned PID {}, but the worker that ran had PID {}
 of the child you started.";
 const WRONG_STATUS: &str = "the worker exited with status {}, but you returned {}: return the \
 ExitStatus that child.wait() gives you.";
+const NOT_MINE: &str = "the worker (PID {}) was started by PID {}, not by start_and_join's own \
+process ({}): start it yourself with Command::new(worker).";
 const NOT_JOINED: &str = "the child (PID {}) was never joined: call child.wait() before you \
 return, which is also how you learn its exit status.";
 
@@ -36,10 +38,24 @@ pub fn check() -> Result<(), String> {
         if started.pid == std::process::id() {
             return Err(fill(OWN_PID, &[&started.pid]));
         }
-        let ran = acts("exit");
-        let Some((worker, _)) = ran.first() else {
+        let seen = seen();
+        if let Some(impostors) = impostors(&seen) {
+            return Err(impostors);
+        }
+        let ran: Vec<_> = seen
+            .workers
+            .iter()
+            .filter(|w| w.acts.iter().any(|a| a.starts_with("exit")))
+            .collect();
+        let Some(worker) = ran.first() else {
             return Err(NO_WORKER.into());
         };
+        if worker.ppid != std::process::id() {
+            return Err(fill(
+                NOT_MINE,
+                &[&worker.pid, &worker.ppid, &std::process::id()],
+            ));
+        }
         if started.pid != worker.pid {
             return Err(fill(WRONG_PID, &[&started.pid, &worker.pid]));
         }
@@ -47,7 +63,10 @@ pub fn check() -> Result<(), String> {
             return Err(fill(NOT_JOINED, &[&worker.pid]));
         }
         if started.status.code() != Some(status as i32) {
-            return Err(fill(WRONG_STATUS, &[&status, &format!("{:?}", started.status)]));
+            return Err(fill(
+                WRONG_STATUS,
+                &[&status, &format!("{:?}", started.status)],
+            ));
         }
     }
     Ok(())

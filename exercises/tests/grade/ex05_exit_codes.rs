@@ -1,10 +1,10 @@
 //! Grades exercise 5: every child joined, and exactly the failed ones reported, Python-style.
 
-use crate::evidence::{clear_worker_log, unjoined, worker_log};
+use crate::WORKER;
+use crate::evidence::{clear_worker_log, hold, impostors, patience, seen, unjoined};
+use crate::ex05_exit_codes::{Failed, failed_jobs};
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex05_exit_codes::{Failed, failed_jobs};
 use std::path::Path;
 
 const EXERCISE: &str = "ex05_exit_codes";
@@ -17,6 +17,12 @@ const JOBS: [(&[&str], i32); 5] = [
     (&["exit", "1"], 1),
 ];
 
+const ONE_AT_A_TIME: &str = "your children ran one at a time (as the sandbox saw them, in ms after \
+it started: {}): the first was still waiting for the others {} ms after it started. Start every child first \
+(collect the Child values in a Vec), then wait for each: with .output() or .status() per job, \
+each job waits for the one before.";
+const WRONG_ARGS: &str = "a child ran worker with the arguments {:?}, which is none of the jobs: job \
+i runs worker with the arguments jobs[i].";
 const ERROR: &str = "failed_jobs returned an error: {}";
 const TOO_FEW_RAN: &str = "{} of the {} jobs ran: start one child per job, job i running worker \
 with the arguments jobs[i].";
@@ -34,13 +40,43 @@ order, by index.";
 
 pub fn check() -> Result<(), String> {
     clear_worker_log();
+    hold(JOBS.len(), patience());
     let jobs: Vec<&[&str]> = JOBS.iter().map(|(args, _)| *args).collect();
-    let reported = call(EXERCISE, "failed_jobs", || failed_jobs(Path::new(WORKER), &jobs))?
-        .map_err(|e| fill(ERROR, &[&e]))?;
+    let reported = call(EXERCISE, "failed_jobs", || {
+        failed_jobs(Path::new(WORKER), &jobs)
+    })?
+    .map_err(|e| fill(ERROR, &[&e]))?;
 
-    let ran: Vec<u32> = worker_log().iter().map(|act| act.pid).collect();
+    let seen = seen();
+    if let Some(impostors) = impostors(&seen) {
+        return Err(impostors);
+    }
+    let ran: Vec<u32> = seen.workers.iter().map(|w| w.pid).collect();
+    if let Some(w) = seen
+        .workers
+        .iter()
+        .find(|w| !JOBS.iter().any(|(a, _)| a.join(" ") == w.args))
+    {
+        return Err(fill(WRONG_ARGS, &[&w.args]));
+    }
     if ran.len() < JOBS.len() {
         return Err(fill(TOO_FEW_RAN, &[&ran.len(), &JOBS.len()]));
+    }
+    if seen.workers.iter().any(|w| w.release == "timeout") {
+        let times: Vec<String> = seen
+            .workers
+            .iter()
+            .map(|w| {
+                let end = w
+                    .end_ms
+                    .map_or("still running".to_string(), |ms| ms.to_string());
+                format!("{}-{end}", w.start_ms)
+            })
+            .collect();
+        return Err(fill(
+            ONE_AT_A_TIME,
+            &[&times.join(", "), &patience().as_millis()],
+        ));
     }
     let waiting = unjoined(&ran);
     if !waiting.is_empty() {
@@ -78,12 +114,18 @@ pub fn check() -> Result<(), String> {
         return Err(if sorted == expected {
             fill(ORDER, &[&format!("{reported:?}")])
         } else {
-            fill(MISMATCH, &[&format!("{reported:?}"), &format!("{expected:?}")])
+            fill(
+                MISMATCH,
+                &[&format!("{reported:?}"), &format!("{expected:?}")],
+            )
         });
     }
     Ok(())
 }
 
 fn join(pids: &[u32]) -> String {
-    pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,8 +1,8 @@
 //! Grades exercise 7: CPython's default chunksize, checked against a table.
 
+use crate::ex07_chunksize::default_chunksize;
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex07_chunksize::default_chunksize;
 
 const EXERCISE: &str = "ex07_chunksize";
 /// `(items, workers, chunksize)`, as CPython's `Pool.map` computes it.
@@ -29,7 +29,9 @@ const EMPTY: &str = ", and no items at all means a chunksize of 0";
 
 pub fn check() -> Result<(), String> {
     for (len, workers, want) in TABLE {
-        let got = call(EXERCISE, "default_chunksize", || default_chunksize(len, workers))?;
+        let got = call(EXERCISE, "default_chunksize", || {
+            default_chunksize(len, workers)
+        })?;
         if got != want {
             let (quotient, remainder) = (len / (workers * 4), len % (workers * 4));
             let why = match (len, remainder) {
@@ -39,7 +41,9 @@ pub fn check() -> Result<(), String> {
             };
             return Err(fill(
                 WRONG,
-                &[&len, &workers, &got, &want, &len, &workers, &quotient, &remainder, &why],
+                &[
+                    &len, &workers, &got, &want, &len, &workers, &quotient, &remainder, &why,
+                ],
             ));
         }
     }

@@ -3,9 +3,9 @@
 //!
 //! The grader's table has a task the learner cannot guess, so only a real lookup passes.
 
+use crate::ex09_by_name::{Task, request, serve};
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex09_by_name::{Task, request, serve};
 
 const EXERCISE: &str = "ex09_by_name";
 /// The grader's tasks: `mystery` is there so that the answer must come from the table.
@@ -42,7 +42,10 @@ pub fn check() -> Result<(), String> {
         let want = task.map_or(0, |t| t(arg));
         let got = call(EXERCISE, "serve", || serve(&TASKS, line))?;
         if got != Ok(want) {
-            return Err(fill(ANSWER, &[&debug(line), &debug(&got), &name, &want, &arg]));
+            return Err(fill(
+                ANSWER,
+                &[&debug(line), &debug(&got), &name, &want, &arg],
+            ));
         }
     }
     let line = "cube 3\n";

@@ -1,9 +1,9 @@
 //! Grades exercise 10: frames through memory, through a pipe, to a worker, and cut short.
 
+use crate::WORKER;
+use crate::ex10_framing::{MAX_FRAME, read_frame, write_frame};
 use crate::learner::{Fault, call};
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex10_framing::{MAX_FRAME, read_frame, write_frame};
 use std::io::{self, ErrorKind, Read};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -30,7 +30,8 @@ io::Error::new(kind, message), never unwrap().
 const KEPT_READING: &str = "read_frame, {}, kept reading (it got the grader's error: {}); check the \
 length against MAX_FRAME first, and return an error of kind InvalidData without reading on.";
 const WORKER_FAILED: &str = "the worker could not read the frames you wrote ({}): {}";
-const WORKER_REPLY: &str = "the worker answered frame {} with {} bytes, but read_frame returned {}.";
+const WORKER_REPLY: &str =
+    "the worker answered frame {} with {} bytes, but read_frame returned {}.";
 
 pub fn check() -> Result<(), String> {
     writing()?;
@@ -62,16 +63,37 @@ fn reading_cut_frames() -> Result<(), String> {
     // (what the input is, its bytes, what read_frame should return)
     let cases: [(&str, Vec<u8>, Expect); 5] = [
         ("on empty input", vec![], Expect::End),
-        ("on one whole frame, arriving a byte at a time", [&[3, 0, 0, 0][..], b"abc"].concat(), Expect::Frame(b"abc")),
-        ("on a frame cut after 2 of its 4 length bytes", vec![0, 0], Expect::Error(ErrorKind::UnexpectedEof)),
-        ("on a frame of 10 bytes cut after 3", vec![10, 0, 0, 0, 1, 2, 3], Expect::Error(ErrorKind::UnexpectedEof)),
-        ("on a length over MAX_FRAME", too_long.to_vec(), Expect::Error(ErrorKind::InvalidData)),
+        (
+            "on one whole frame, arriving a byte at a time",
+            [&[3, 0, 0, 0][..], b"abc"].concat(),
+            Expect::Frame(b"abc"),
+        ),
+        (
+            "on a frame cut after 2 of its 4 length bytes",
+            vec![0, 0],
+            Expect::Error(ErrorKind::UnexpectedEof),
+        ),
+        (
+            "on a frame of 10 bytes cut after 3",
+            vec![10, 0, 0, 0, 1, 2, 3],
+            Expect::Error(ErrorKind::UnexpectedEof),
+        ),
+        (
+            "on a length over MAX_FRAME",
+            too_long.to_vec(),
+            Expect::Error(ErrorKind::InvalidData),
+        ),
     ];
     for (situation, bytes, expect) in cases {
         // Too long a length: any further read fails, so reading on shows.
         let after_end = matches!(expect, Expect::Error(ErrorKind::InvalidData));
-        let mut input = Trickle { bytes: &bytes, at: 0, after_end };
-        let got = call(EXERCISE, "read_frame", || read_frame(&mut input)).map_err(|f| panicked(situation, f))?;
+        let mut input = Trickle {
+            bytes: &bytes,
+            at: 0,
+            after_end,
+        };
+        let got = call(EXERCISE, "read_frame", || read_frame(&mut input))
+            .map_err(|f| panicked(situation, f))?;
         match (&got, &expect) {
             (Err(e), Expect::Error(ErrorKind::InvalidData)) if e.kind() == ErrorKind::Other => {
                 return Err(fill(KEPT_READING, &[&situation, &e]));
@@ -91,8 +113,12 @@ fn through_a_pipe() -> Result<(), String> {
     let sent = frames.clone();
     let sending = thread::spawn(move || -> Result<(), String> {
         for frame in &sent {
-            call(EXERCISE, "write_frame", || write_frame(&mut writer, frame))?
-                .map_err(|e| fill(WRITE_ERROR, &[&format!("a frame of {} bytes", frame.len()), &e]))?;
+            call(EXERCISE, "write_frame", || write_frame(&mut writer, frame))?.map_err(|e| {
+                fill(
+                    WRITE_ERROR,
+                    &[&format!("a frame of {} bytes", frame.len()), &e],
+                )
+            })?;
         }
         Ok(())
         // `writer` is dropped here: the reader sees the end of the pipe.
@@ -103,12 +129,19 @@ fn through_a_pipe() -> Result<(), String> {
         match call(EXERCISE, "read_frame", || read_frame(&mut reader)) {
             Ok(Ok(Some(frame))) => received.push(frame),
             Ok(Ok(None)) => break Ok(()),
-            Ok(Err(e)) => break Err(fill(READ_WRONG, &[&situation, &describe(&Err(e)), &"the frames sent"])),
+            Ok(Err(e)) => {
+                break Err(fill(
+                    READ_WRONG,
+                    &[&situation, &describe(&Err(e)), &"the frames sent"],
+                ));
+            }
             Err(fault) => break Err(panicked(situation, fault)),
         }
     };
     drop(reader);
-    sending.join().map_err(|_| "the grader's writer thread panicked".to_string())??;
+    sending
+        .join()
+        .map_err(|_| "the grader's writer thread panicked".to_string())??;
     read?;
     expect_frames(&frames, &received, |frame| frame.clone())
 }
@@ -128,8 +161,12 @@ fn to_a_worker() -> Result<(), String> {
     let sent = frames.clone();
     let sending = thread::spawn(move || -> Result<(), String> {
         for frame in &sent {
-            call(EXERCISE, "write_frame", || write_frame(&mut stdin, frame))?
-                .map_err(|e| fill(WRITE_ERROR, &[&format!("a frame of {} bytes", frame.len()), &e]))?;
+            call(EXERCISE, "write_frame", || write_frame(&mut stdin, frame))?.map_err(|e| {
+                fill(
+                    WRITE_ERROR,
+                    &[&format!("a frame of {} bytes", frame.len()), &e],
+                )
+            })?;
         }
         Ok(())
     });
@@ -144,13 +181,22 @@ fn to_a_worker() -> Result<(), String> {
         match call(EXERCISE, "read_frame", || read_frame(&mut stdout)) {
             Ok(Ok(Some(frame))) => received.push(frame),
             Ok(Ok(None)) => break Ok(()),
-            Ok(Err(e)) => break Err(fill(READ_WRONG, &[&situation, &describe(&Err(e)), &"the answers"])),
+            Ok(Err(e)) => {
+                break Err(fill(
+                    READ_WRONG,
+                    &[&situation, &describe(&Err(e)), &"the answers"],
+                ));
+            }
             Err(fault) => break Err(panicked(situation, fault)),
         }
     };
     drop(stdout);
-    let sent = sending.join().map_err(|_| "the grader's writer thread panicked".to_string());
-    let status = worker.wait().map_err(|e| format!("joining the worker: {e}"))?;
+    let sent = sending
+        .join()
+        .map_err(|_| "the grader's writer thread panicked".to_string());
+    let status = worker
+        .wait()
+        .map_err(|e| format!("joining the worker: {e}"))?;
     let complaint = complaint.join().unwrap_or_default();
     // The worker complaining about what it read is the first thing to fix; its failing to
     // write only echoes the reader stopping early.
@@ -162,7 +208,9 @@ fn to_a_worker() -> Result<(), String> {
     if !status.success() {
         return Err(fill(WORKER_FAILED, &[&status, &complaint.trim()]));
     }
-    expect_frames(&frames, &received, |frame| frame.iter().rev().copied().collect())
+    expect_frames(&frames, &received, |frame| {
+        frame.iter().rev().copied().collect()
+    })
 }
 
 /// The frames sent in the pipe and worker tests: an empty one, a small one, a big one.
@@ -187,7 +235,10 @@ fn expect_frames(
         }
     }
     if received.len() > sent.len() {
-        return Err(fill(READ_WRONG, &[&"after the last frame", &"more frames", &"Ok(None)"]));
+        return Err(fill(
+            READ_WRONG,
+            &[&"after the last frame", &"more frames", &"Ok(None)"],
+        ));
     }
     Ok(())
 }
@@ -248,7 +299,9 @@ impl Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.at == self.bytes.len() {
             if self.after_end {
-                return Err(io::Error::other("there is nothing more to read after this length"));
+                return Err(io::Error::other(
+                    "there is nothing more to read after this length",
+                ));
             }
             return Ok(0);
         }

@@ -1,10 +1,10 @@
 //! Grades exercise 11: one worker aborts; every other result is kept and the crash reported.
 
-use crate::evidence::{acts, clear_worker_log, unjoined, worker_log};
+use crate::WORKER;
+use crate::evidence::{acts, clear_worker_log, impostors, seen, unjoined, worker_log};
+use crate::ex11_crash_isolation::{Crash, map_isolated};
 use crate::learner::call;
 use crate::message::fill;
-use crate::WORKER;
-use exercises::ex11_crash_isolation::{Crash, map_isolated};
 use std::process::Command;
 
 const EXERCISE: &str = "ex11_crash_isolation";
@@ -25,6 +25,8 @@ const EXITCODE: &str = "the worker for {} was killed by SIGABRT (signal 6), whic
 as exitcode -6; you reported {}. Use status.code(), or minus status.signal() when it is None.";
 const IN_PARENT: &str = "only {} of the {} items that could be squared were squared by a worker \
 process: each item goes to a worker.";
+const SHARED_WORKER: &str = "the worker with PID {} was given {} items: give each item a worker \
+of its own, so that one crash costs only its own item.";
 const NOT_JOINED: &str = "{} of the workers (PID {}) were never joined: wait() for every worker, \
 the crashed one too.";
 
@@ -35,8 +37,10 @@ pub fn check() -> Result<(), String> {
         command.args(["square", "--abort-on", &UNLUCKY.to_string()]);
         command
     };
-    let results = call(EXERCISE, "map_isolated", || map_isolated(&spawn_worker, &ITEMS))?
-        .map_err(|e| fill(GAVE_UP, &[&e]))?;
+    let results = call(EXERCISE, "map_isolated", || {
+        map_isolated(&spawn_worker, &ITEMS)
+    })?
+    .map_err(|e| fill(GAVE_UP, &[&e]))?;
 
     if results.len() != ITEMS.len() {
         return Err(fill(COUNT, &[&results.len(), &ITEMS.len()]));
@@ -53,6 +57,16 @@ pub fn check() -> Result<(), String> {
                 return Err(fill(EXITCODE, &[&item, exitcode]));
             }
             (true, Err(_)) => {}
+        }
+    }
+    let seen = seen();
+    if let Some(impostors) = impostors(&seen) {
+        return Err(impostors);
+    }
+    for w in &seen.workers {
+        let items = w.acts.len();
+        if items > 1 {
+            return Err(fill(SHARED_WORKER, &[&w.pid, &items]));
         }
     }
     let squared = acts("square");

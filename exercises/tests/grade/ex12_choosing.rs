@@ -1,8 +1,8 @@
 //! Grades exercise 12: workloads classified, and threads or processes chosen for the right reason.
 
+use crate::ex12_choosing::{Language, Pick, Reason, Workload, choose, classify};
 use crate::learner::call;
 use crate::message::fill;
-use exercises::ex12_choosing::{Language, Pick, Reason, Workload, choose, classify};
 
 const EXERCISE: &str = "ex12_choosing";
 /// `(cpu_ms, wait_ms, workload)`, edges included: exactly 4 times is enough.
@@ -18,12 +18,42 @@ const CLASSES: [(u64, u64, Workload); 8] = [
 ];
 /// The right choice for each workload in each language.
 const CHOICES: [(Workload, Language, Pick, Reason); 6] = [
-    (Workload::CpuBound, Language::Python, Pick::Processes, Reason::GilSerializesComputing),
-    (Workload::Mixed, Language::Python, Pick::Processes, Reason::GilSerializesComputing),
-    (Workload::IoBound, Language::Python, Pick::Threads, Reason::WaitingReleasesGil),
-    (Workload::CpuBound, Language::Rust, Pick::Threads, Reason::NoGil),
-    (Workload::Mixed, Language::Rust, Pick::Threads, Reason::NoGil),
-    (Workload::IoBound, Language::Rust, Pick::Threads, Reason::NoGil),
+    (
+        Workload::CpuBound,
+        Language::Python,
+        Pick::Processes,
+        Reason::GilSerializesComputing,
+    ),
+    (
+        Workload::Mixed,
+        Language::Python,
+        Pick::Processes,
+        Reason::GilSerializesComputing,
+    ),
+    (
+        Workload::IoBound,
+        Language::Python,
+        Pick::Threads,
+        Reason::WaitingReleasesGil,
+    ),
+    (
+        Workload::CpuBound,
+        Language::Rust,
+        Pick::Threads,
+        Reason::NoGil,
+    ),
+    (
+        Workload::Mixed,
+        Language::Rust,
+        Pick::Threads,
+        Reason::NoGil,
+    ),
+    (
+        Workload::IoBound,
+        Language::Rust,
+        Pick::Threads,
+        Reason::NoGil,
+    ),
 ];
 
 const CLASSIFIED: &str = "classify({}, {}) gave {}, but a task that computes {} ms and waits {} ms \
@@ -50,7 +80,14 @@ pub fn check() -> Result<(), String> {
         if got != want {
             return Err(fill(
                 CLASSIFIED,
-                &[&cpu_ms, &wait_ms, &debug(got), &cpu_ms, &wait_ms, &debug(want)],
+                &[
+                    &cpu_ms,
+                    &wait_ms,
+                    &debug(got),
+                    &cpu_ms,
+                    &wait_ms,
+                    &debug(want),
+                ],
             ));
         }
     }
@@ -64,7 +101,13 @@ pub fn check() -> Result<(), String> {
             };
             return Err(fill(
                 PICKED,
-                &[&debug(workload), &debug(language), &debug(picked), &debug(pick), &explain],
+                &[
+                    &debug(workload),
+                    &debug(language),
+                    &debug(picked),
+                    &debug(pick),
+                    &explain,
+                ],
             ));
         }
         if why != reason {
@@ -75,7 +118,13 @@ pub fn check() -> Result<(), String> {
             };
             return Err(fill(
                 REASONED,
-                &[&debug(workload), &debug(language), &debug(picked), &debug(why), &explain],
+                &[
+                    &debug(workload),
+                    &debug(language),
+                    &debug(picked),
+                    &debug(why),
+                    &explain,
+                ],
             ));
         }
     }

@@ -1,7 +1,7 @@
 //! `sandbox`: the referee that runs one grader so that learner code can neither hang nor run away.
 //!
 //! ```text
-//! sandbox --timeout-ms N --max-processes N --report FILE -- PROGRAM [ARGS...]
+//! sandbox --timeout-ms N --max-processes N --report FILE [--worker PATH] -- PROGRAM [ARGS...]
 //! ```
 //!
 //! It starts PROGRAM (one grader, holding your code) in a process group of its own and at a
@@ -12,6 +12,13 @@
 //!   process started under it stays its descendant, even when orphaned. It counts them in
 //!   `/proc` every few milliseconds and stops everything past the cap (`too-many`). The cap
 //!   has to be ours: the usual limit, `RLIMIT_NPROC`, does not apply to root.
+//!
+//! - **the workers your code starts** (with `--worker`): the referee (`sandbox/referee.rs`)
+//!   notes for itself which ones ran, who started them, when, and what each did, and answers
+//!   the grader's questions about them.
+//!
+//! PROGRAM gets the sandbox's own standard input (the grader reads a secret there before your
+//! code runs, to sign its verdict with).
 //!
 //! However it ends, the sandbox kills every descendant and reaps it before it exits, so
 //! nothing is left behind, not even a zombie. It writes what happened to the report file as
@@ -34,8 +41,10 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 const NICENESS: libc::c_int = 10;
 /// The address space each process under test may use: room for any honest exercise.
 const MEMORY_LIMIT: libc::rlim_t = 4 << 30;
-const USAGE: &str =
-    "usage: sandbox --timeout-ms N --max-processes N --report FILE -- PROGRAM [ARGS...]";
+const USAGE: &str = "usage: sandbox --timeout-ms N --max-processes N --report FILE \
+[--worker PATH] -- PROGRAM [ARGS...]";
+
+mod referee;
 
 /// Set by SIGINT, SIGTERM or SIGHUP: stop the code under test, clean up, and leave.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -48,6 +57,7 @@ struct Options {
     timeout: Duration,
     max_processes: usize,
     report: PathBuf,
+    worker: Option<PathBuf>,
     program: Vec<OsString>,
 }
 
@@ -104,6 +114,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
     let mut timeout = None;
     let mut max_processes = None;
     let mut report = None;
+    let mut worker = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -127,6 +138,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
                 );
             }
             Some("--report") => report = Some(PathBuf::from(value()?)),
+            Some("--worker") => worker = Some(PathBuf::from(value()?)),
             Some("--") => {
                 let program: Vec<OsString> = args.collect();
                 if program.is_empty() {
@@ -136,6 +148,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
                     timeout: timeout.ok_or("--timeout-ms is required")?,
                     max_processes: max_processes.ok_or("--max-processes is required")?,
                     report: report.ok_or("--report is required")?,
+                    worker,
                     program,
                 });
             }
@@ -158,11 +171,15 @@ fn run(options: &Options) -> io::Result<String> {
         }
     }
 
+    let referee = match &options.worker {
+        Some(worker) => Some(referee::Referee::start(worker.clone())?),
+        None => None,
+    };
     let me = std::process::id() as libc::pid_t;
     let mut command = Command::new(&options.program[0]);
     command
         .args(&options.program[1..])
-        .stdin(Stdio::null())
+        .stdin(Stdio::inherit())
         .process_group(0);
     // SAFETY: the closure runs between fork and exec and makes only async-signal-safe
     // system calls (prctl, getppid, setpriority, setrlimit), allocating nothing.
@@ -187,6 +204,12 @@ fn run(options: &Options) -> io::Result<String> {
     // The child is reaped below with waitpid(-1), together with any orphans, so the `Child`
     // handle is only needed for its PID.
     let inner = command.spawn()?.id() as libc::pid_t;
+    if let Some(referee) = &referee {
+        referee.set_inner(inner as u32);
+    }
+    // Should the sandbox itself be killed, this tells the grader's outer half which process
+    // group to stop.
+    let _ = fs::write(&options.report, format!("inner={inner}\n"));
 
     let mut inner_status = None;
     let mut peak = 0;
