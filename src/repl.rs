@@ -406,7 +406,8 @@ fn script() -> ExitCode {
     if failed == 0 {
         return ExitCode::SUCCESS;
     }
-    let lines = if failed == 1 { "line" } else { "lines" };
+    // "1 of 2 lines failed": the noun counts the lines of the script, not the failures.
+    let lines = if number == 1 { "line" } else { "lines" };
     eprintln!(
         "{}",
         term::error(&format!("{failed} of {number} {lines} failed"))

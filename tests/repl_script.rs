@@ -152,7 +152,7 @@ fn a_no_break_space_separates_words_in_a_script() {
     assert_none_left(&tag, GRACE);
     assert!(run.stdout.starts_with("demo pool: "), "{run:?}");
     assert!(
-        run.stderr.starts_with("error: unknown demo 'frob'"),
+        run.stderr.starts_with("error: line 2: unknown demo 'frob'"),
         "{run:?}"
     );
 }
