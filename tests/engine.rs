@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use procbook::demos::tasks::{ABORT_ON, GARBLE, GREET, HOLD_POOL, PANIC_ON, SLEEP_MS, SQUARE};
+use procbook::demos::tasks::{
+    ABORT_ON, BYTE_LEN, GARBLE, GREET, HOLD_POOL, PANIC_ON, SLEEP_MS, SQUARE,
+};
 use procbook::engine::{Error, Event, Exit, Pool, Process, Stream, default_chunksize};
 use support::{BIN, assert_gone, stat};
 
@@ -586,15 +588,106 @@ fn event_stamps_put_spawn_before_chunk_before_exit_on_one_clock() {
             {
                 chunks += 1;
                 // One worker runs its chunks one after another, each after its spawn.
-                assert!(last_end <= *begun, "chunk {items:?} began before {last_end:?}");
+                assert!(
+                    last_end <= *begun,
+                    "chunk {items:?} began before {last_end:?}"
+                );
                 assert!(begun <= at, "chunk {items:?} ended before it began");
                 // The worker's clock is the parent's: a 20 ms nap shows as at least 20 ms.
                 let nap = Duration::from_millis(naps[items.start]);
-                assert!(at.since(*begun) >= nap, "chunk {items:?}: {:?}", at.since(*begun));
+                assert!(
+                    at.since(*begun) >= nap,
+                    "chunk {items:?}: {:?}",
+                    at.since(*begun)
+                );
                 last_end = *at;
             }
         }
-        assert!(last_end <= exited, "worker {pid} exited before its last chunk ended");
+        assert!(
+            last_end <= exited,
+            "worker {pid} exited before its last chunk ended"
+        );
     }
     assert_eq!(chunks, naps.len(), "one ChunkDone per chunk: {events:?}");
+}
+
+/// Ten 200 KB arguments queued behind a hung task: the dispatcher once wrote them to the
+/// worker's stdin itself, blocked when the pipe (64 KiB) was full, and then noticed nothing:
+/// the 2 s timeout never fired and `terminate()` took 57 s.
+fn pool_behind_a_hung_task(timeout: Option<Duration>) -> (Pool, mpsc::Receiver<Event>) {
+    let (tx, events) = mpsc::channel();
+    let mut builder = Pool::builder().workers(1).program(BIN).events(&tx);
+    if let Some(t) = timeout {
+        builder = builder.task_timeout(t);
+    }
+    (builder.start().expect("starting a pool"), events)
+}
+
+#[test]
+fn big_arguments_queued_behind_a_hung_task_do_not_stop_its_timeout() {
+    let (pool, events) = pool_behind_a_hung_task(Some(Duration::from_secs(2)));
+    let started = Instant::now();
+    let hung = pool.apply_async(&SLEEP_MS, 60_000).unwrap();
+    let big = "x".repeat(200_000);
+    let queued: Vec<_> = (0..10)
+        .map(|_| pool.apply_async(&BYTE_LEN, big.clone()).unwrap())
+        .collect();
+    let outcome = hung.get(Some(Duration::from_secs(30)));
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Err(Error::TimedOut { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        took < Duration::from_millis(2500),
+        "timed out after {took:?}"
+    );
+    // The queued tasks then run on the replacement worker, whole.
+    for job in queued {
+        assert_eq!(job.get(Some(Duration::from_secs(30))), Ok(200_000));
+    }
+    let started = Instant::now();
+    pool.terminate();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_gone(&all_pids(&events));
+}
+
+#[test]
+fn terminate_and_drop_end_a_pool_at_once_while_its_worker_is_hung_and_its_pipe_full() {
+    for drop_it in [false, true] {
+        let (pool, events) = pool_behind_a_hung_task(None);
+        let _hung = pool.apply_async(&SLEEP_MS, 60_000).unwrap();
+        let big = "x".repeat(200_000);
+        let _queued: Vec<_> = (0..10)
+            .map(|_| pool.apply_async(&BYTE_LEN, big.clone()).unwrap())
+            .collect();
+        // Let the dispatcher hand the worker all it will, so the pipe is full.
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        if drop_it {
+            drop(pool);
+        } else {
+            pool.terminate();
+        }
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "drop {drop_it}: took {took:?}"
+        );
+        assert_gone(&all_pids(&events));
+    }
+}
+
+/// Linux's parent-death signal follows the *thread* that started a child: a process started
+/// from a thread that then ended was once killed with it (`Signal(9)` at `join`).
+#[test]
+fn a_process_started_on_a_short_lived_thread_outlives_that_thread() {
+    let handle = std::thread::spawn(|| {
+        let p = Process::new(&SLEEP_MS, 600).program(BIN).start().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        p
+    });
+    let mut p = handle.join().unwrap();
+    assert_eq!(p.join().unwrap(), Exit::Code(0));
+    assert_gone(&[p.pid()]);
 }

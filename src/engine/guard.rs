@@ -100,9 +100,11 @@ fn serve(role: Role, registry: &Registry) -> i32 {
     }
 }
 
-/// Ask the OS to kill this worker when the thread that started it ends, so a parent killed
-/// outright (no chance to clean up) takes its workers with it; then check it has not already
-/// happened. Elsewhere than Linux, the parent's death shows as the end of stdin instead.
+/// Ask the OS to kill this worker when its parent dies, so a parent killed outright (no chance
+/// to clean up) takes its workers with it; then check it has not already happened. Linux ties
+/// this to the parent *thread* that started us, which is why the engine starts every worker
+/// from one thread that lives as long as the program (see `child::on_spawner`). Elsewhere than
+/// Linux, the parent's death shows as the end of stdin instead.
 fn die_with_parent() -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {

@@ -6,10 +6,10 @@
 //! `imap_unordered` and `apply_async` can all be in flight at once.
 
 use std::collections::VecDeque;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::PathBuf;
-use std::process::Child;
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -125,8 +125,6 @@ impl PoolBuilder {
             closing: false,
         };
         let timeout = self.task_timeout;
-        // Workers are started by the dispatcher thread, which lives as long as the pool: on
-        // Linux a worker's parent-death signal fires when the thread that started it ends.
         let handle = thread::Builder::new()
             .name("pool dispatcher".into())
             .spawn(move || {
@@ -139,10 +137,7 @@ impl PoolBuilder {
                     dispatcher.stop_all(Error::Closed);
                 }
             })
-            .map_err(|e| Error::Io {
-                what: "starting the pool's dispatcher thread".into(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| Error::thread("the pool's dispatcher", &e))?;
         let started = ready_rx.recv().unwrap_or(Err(Error::Closed));
         let pool = Pool {
             tx,
@@ -491,7 +486,10 @@ struct Worker {
     name: String,
     pid: u32,
     child: Child,
-    requests: std::io::BufWriter<std::process::ChildStdin>,
+    /// Frames for its stdin, written by its own writer thread: a worker that does not read
+    /// (a long task, a full pipe) blocks that thread, never the dispatcher.
+    requests: Option<Sender<Vec<u8>>>,
+    writer: Option<JoinHandle<()>>,
     output: Drained,
     /// Chunks sent and not yet answered, oldest (the one running) first.
     running: VecDeque<Running>,
@@ -589,6 +587,10 @@ impl Dispatcher {
             output,
             at,
         } = child::spawn(&self.program, Role::Pool, &name, self.events.as_ref())?;
+        let (frames, to_write) = mpsc::channel();
+        let writer = thread::Builder::new()
+            .name(format!("{name} requests"))
+            .spawn(move || feed(requests, &to_write));
         let to_self = self.to_self.clone();
         let reader = thread::Builder::new()
             .name(format!("{name} replies"))
@@ -614,17 +616,19 @@ impl Dispatcher {
             name: name.clone(),
             pid,
             child,
-            requests,
+            requests: Some(frames),
+            writer: None,
             output,
             running: VecDeque::new(),
             killed_for: None,
         };
-        if let Err(e) = reader {
+        let threads = writer.and_then(|w| {
+            worker.writer = Some(w);
+            reader.map(drop)
+        });
+        if let Err(e) = threads {
             worker.kill_and_reap();
-            return Err(Error::Spawn {
-                name,
-                reason: e.to_string(),
-            });
+            return Err(Error::thread(format!("talking to {name}"), &e));
         }
         self.emit(Event::Started { name, pid, at });
         self.workers.push(worker);
@@ -654,9 +658,8 @@ impl Dispatcher {
                     task: job.task,
                     items: &job.items,
                 };
-                // A failed write means the worker is dying; its EOF will settle the chunk.
-                let _ = write_frame(&mut worker.requests, &request)
-                    .and_then(|()| worker.requests.flush());
+                // A failed send means the worker is dying; its EOF will settle the chunk.
+                worker.send(&request);
                 let mut running = Running {
                     chunk,
                     map,
@@ -800,7 +803,7 @@ impl Dispatcher {
     /// Graceful end: every worker is idle; ask each to exit, then reap them all.
     fn exit_all(&mut self) {
         for w in &mut self.workers {
-            let _ = write_frame(&mut w.requests, &Request::Exit).and_then(|()| w.requests.flush());
+            w.send(&Request::Exit);
         }
         for mut w in std::mem::take(&mut self.workers) {
             let (exit, at) = w.reap();
@@ -916,19 +919,51 @@ impl Worker {
         let _ = self.child.kill();
     }
 
+    /// Queue a frame for its writer thread: never blocks.
+    fn send(&mut self, msg: &impl Serialize) {
+        let mut frame = Vec::new();
+        if write_frame(&mut frame, msg).is_ok()
+            && let Some(requests) = &self.requests
+        {
+            let _ = requests.send(frame);
+        }
+    }
+
     fn kill_and_reap(&mut self) -> (Exit, Stamp) {
         let _ = self.child.kill();
         self.reap()
     }
 
     /// Wait for it to end: how it ended, and when it was reaped.
+    /// Its stdin closes once the writer has sent what is queued (a graceful exit's `Exit`).
     fn reap(&mut self) -> (Exit, Stamp) {
+        self.requests = None;
         let exit = match self.child.wait() {
             Ok(status) => Exit::from_status(status),
             Err(_) => Exit::Code(-1),
         };
         let at = Stamp::now();
+        // The worker is gone, so its writer is done too: a write to its pipe fails at once.
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
         self.output.wait(OUTPUT_GRACE);
         (exit, at)
+    }
+}
+
+/// A worker's writer thread: frames to its stdin, in order, as fast as it reads them. Frames
+/// queued meanwhile go out in one write. Ends when the pool lets go of the worker, or at the
+/// first failed write (the worker is dying; its reply pipe's end tells the dispatcher).
+fn feed(stdin: BufWriter<ChildStdin>, frames: &Receiver<Vec<u8>>) {
+    let mut stdin = stdin;
+    while let Ok(frame) = frames.recv() {
+        let mut sent = stdin.write_all(&frame);
+        while let (Ok(()), Ok(more)) = (&sent, frames.try_recv()) {
+            sent = stdin.write_all(&more);
+        }
+        if sent.and_then(|()| stdin.flush()).is_err() {
+            return;
+        }
     }
 }
