@@ -691,3 +691,57 @@ fn a_process_started_on_a_short_lived_thread_outlives_that_thread() {
     assert_eq!(p.join().unwrap(), Exit::Code(0));
     assert_gone(&[p.pid()]);
 }
+
+/// Under a small process limit (which counts threads too), every place the engine starts a
+/// thread or a process fails in turn as the limit grows: each failure must be one line naming
+/// what could not start, a non-zero exit, no panic, and nothing left running.
+#[test]
+fn a_process_limit_gives_one_line_errors_and_leaves_nothing_behind() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: this test needs root, to run procbook as an unprivileged user");
+        return;
+    }
+    let tools = ["setpriv", "prlimit"];
+    if let Some(missing) = tools.iter().find(|t| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .map_or(true, |o| !o.status.success())
+    }) {
+        eprintln!("SKIPPED: {missing} (util-linux) is not installed");
+        return;
+    }
+    // A user id of our own: the limit counts every process of the user, system-wide, so a
+    // shared one (nobody) would count other tests' processes too.
+    let uid = (40_000 + std::process::id() % 20_000).to_string();
+    let mut failures = 0;
+    for demo in ["process", "pool"] {
+        for limit in 1..=16 {
+            let tag = support::tag("nproc");
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid", &uid, "--regid", &uid, "--clear-groups"])
+                .args(["prlimit", &format!("--nproc={limit}"), "--"])
+                .args([BIN, "demo", demo])
+                .env(support::TAG_ENV, &tag)
+                .env("NO_COLOR", "1");
+            let out = support::run(cmd, "", Duration::from_secs(30));
+            let context = format!("demo {demo} under --nproc={limit}: {out:?}");
+            assert!(!out.stderr.contains("panicked"), "{context}");
+            assert!(!out.stderr.contains("RUST_BACKTRACE"), "{context}");
+            if out.code != Some(0) {
+                failures += 1;
+                let errors: Vec<&str> = out.stderr.lines().collect();
+                assert_eq!(errors.len(), 1, "{context}");
+                assert!(
+                    errors[0].starts_with("error: could not start ")
+                        && errors[0].ends_with("Resource temporarily unavailable"),
+                    "{context}"
+                );
+            }
+            support::assert_none_left(&tag, Duration::from_secs(2));
+        }
+    }
+    // Not a test that passes whatever happens: the small limits must have failed.
+    assert!(failures >= 4, "only {failures} runs hit the limit");
+}

@@ -67,12 +67,18 @@ fn ctrl_c_reaches_a_pool_whose_worker_is_hung_behind_a_full_pipe() {
     std::thread::sleep(Duration::from_millis(300));
     let asked = Instant::now();
     cancel::request();
-    assert_eq!(hung.get(Some(Duration::from_secs(30))), Err(Error::Interrupted));
+    assert_eq!(
+        hung.get(Some(Duration::from_secs(30))),
+        Err(Error::Interrupted)
+    );
     let took = asked.elapsed();
     // Due within one 50 ms look-up; the margin is for a busy machine.
     assert!(took < Duration::from_millis(500), "took {took:?}");
     for job in queued {
-        assert_eq!(job.get(Some(Duration::from_secs(5))), Err(Error::Interrupted));
+        assert_eq!(
+            job.get(Some(Duration::from_secs(5))),
+            Err(Error::Interrupted)
+        );
     }
     cancel::clear();
     drop(pool);
