@@ -160,6 +160,9 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, FrameError> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
