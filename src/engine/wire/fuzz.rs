@@ -15,8 +15,13 @@ fn decode_all(
     bytes: &[u8],
     piece: usize,
 ) -> (Result<usize, FrameError>, Result<usize, FrameError>) {
+    // A worker reads into one reused buffer and borrows the request from it.
+    let mut body = Vec::new();
     let as_requests = drain(bytes, piece, |r| {
-        read_frame::<Request>(r).map(|f| f.is_some())
+        if !read_frame_into(r, &mut body)? {
+            return Ok(false);
+        }
+        parse::<Request>(&body).map(|_| true)
     });
     let as_replies = drain(bytes, piece, |r| {
         read_frame::<Reply>(r).map(|f| f.is_some())
@@ -71,13 +76,8 @@ fn frame(body: &[u8]) -> Vec<u8> {
 /// A valid request frame with `items`.
 fn request(chunk: u64, task: &str, items: &[u64]) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let items: Vec<Value> = items.iter().map(|&i| Value::from(i)).collect();
-    let run = RequestRef::Run {
-        chunk,
-        task,
-        items: &items,
-    };
-    write_frame(&mut bytes, &run).expect("writing to a Vec");
+    let run = RequestRef::Run { chunk, task, items };
+    encode_frame(&mut bytes, &run).expect("writing to a Vec");
     bytes
 }
 
