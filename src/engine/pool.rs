@@ -171,7 +171,7 @@ impl Pool {
         task: &'static Task<A, R>,
         items: impl IntoIterator<Item = A>,
     ) -> Result<Vec<R>> {
-        self.map_each(task, items, None)?.into_iter().collect()
+        self.map_all(task, items, None)
     }
 
     /// `pool.map(task, items, chunksize)`.
@@ -181,9 +181,35 @@ impl Pool {
         items: impl IntoIterator<Item = A>,
         chunksize: usize,
     ) -> Result<Vec<R>> {
-        self.map_each(task, items, Some(chunksize))?
-            .into_iter()
-            .collect()
+        self.map_all(task, items, Some(chunksize))
+    }
+
+    /// `map` itself: the results decoded straight into one `Vec<R>`, chunk by chunk in input
+    /// order; the first failure in input order is the answer (Ctrl-C before any).
+    fn map_all<A: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &'static Task<A, R>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+    ) -> Result<Vec<R>> {
+        let mut values: Vec<R> = Vec::new();
+        let mut first_error = None;
+        let mut interrupted = false;
+        self.run_map(task, items, chunksize, |outcome| {
+            if first_error.is_some() {
+                interrupted |= matches!(outcome.result, Err(Error::Interrupted));
+                return;
+            }
+            if let Err(e) = decode_all_ok(outcome, &mut values) {
+                interrupted |= e == Error::Interrupted;
+                first_error = Some(e);
+            }
+        })?;
+        match first_error {
+            _ if interrupted => Err(Error::Interrupted),
+            Some(e) => Err(e),
+            None => Ok(values),
+        }
     }
 
     /// Like `map`, but one outcome per item: a task that panicked, or whose worker died, fails
@@ -195,12 +221,29 @@ impl Pool {
         items: impl IntoIterator<Item = A>,
         chunksize: Option<usize>,
     ) -> Result<Vec<Result<R>>> {
+        let mut results = Vec::new();
+        self.run_map(task, items, chunksize, |outcome| {
+            decode_chunk(outcome, &mut results)
+        })?;
+        if results.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
+            return Err(Error::Interrupted);
+        }
+        Ok(results)
+    }
+
+    /// Send a map's chunks and hand each chunk's outcome to `sink`, in input order.
+    fn run_map<A: Serialize, R>(
+        &self,
+        task: &'static Task<A, R>,
+        items: impl IntoIterator<Item = A>,
+        chunksize: Option<usize>,
+        mut sink: impl FnMut(Outcome),
+    ) -> Result<()> {
         let items: Vec<A> = items.into_iter().collect();
         let chunksize = chunksize
             .unwrap_or_else(|| default_chunksize(items.len(), self.size))
             .max(1);
         let chunks = items.len().div_ceil(chunksize);
-        let mut results = Vec::with_capacity(items.len());
         if chunks <= STREAMED_CHUNKS {
             // A few big chunks: each goes to the workers as soon as it is serialized, and
             // comes back to be decoded here while the workers run the next, as Python's pool
@@ -219,9 +262,9 @@ impl Pool {
                 if let Some(slot) = done.get_mut(at) {
                     *slot = Some(outcome);
                 }
-                // Decode in order, as far as the chunks in hand allow.
+                // In input order, as far as the chunks in hand allow.
                 while let Some(outcome) = done.get_mut(next).and_then(Option::take) {
-                    decode_chunk(outcome, &mut results);
+                    sink(outcome);
                     next += 1;
                 }
             }
@@ -238,14 +281,9 @@ impl Pool {
             self.send(Msg::Map(MapJob { jobs, reply: tx }))?;
             let mut outcomes = rx.recv().map_err(|_| Error::Closed)?;
             outcomes.sort_unstable_by_key(|o| o.first);
-            for outcome in outcomes {
-                decode_chunk(outcome, &mut results);
-            }
+            outcomes.into_iter().for_each(sink);
         }
-        if results.iter().any(|r| matches!(r, Err(Error::Interrupted))) {
-            return Err(Error::Interrupted);
-        }
-        Ok(results)
+        Ok(())
     }
 
     /// `pool.imap_unordered(task, items, chunksize=1)`: results as workers finish them.
@@ -420,6 +458,32 @@ impl<R: DeserializeOwned> Iterator for Unordered<R> {
         }
         self.ready.pop_front()
     }
+}
+
+/// Decode a chunk's results straight onto the end of `values`, or give the chunk's first
+/// failure (the values decoded before it are kept, and do not matter to `map`).
+fn decode_all_ok<R: DeserializeOwned>(outcome: Outcome, values: &mut Vec<R>) -> Result<()> {
+    if let Ok(Returned { values: raw, failed }) = &outcome.result
+        && failed.is_empty()
+    {
+        // The common case: the whole array in one pass.
+        if let Ok(chunk) = serde_json::from_str::<Vec<R>>(raw.get())
+            && chunk.len() == outcome.len
+        {
+            if values.is_empty() {
+                *values = chunk;
+            } else {
+                values.extend(chunk);
+            }
+            return Ok(());
+        }
+    }
+    let mut results = Vec::with_capacity(outcome.len);
+    decode_chunk(outcome, &mut results);
+    for r in results {
+        values.push(r?);
+    }
+    Ok(())
 }
 
 /// Decode a chunk's results straight into `R`, onto the end of `results`: one outcome per
