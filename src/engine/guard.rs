@@ -68,7 +68,7 @@ fn serve(role: Role, registry: &Registry) -> i32 {
     let (mut request, mut reply) = (Vec::new(), Vec::new());
     loop {
         let (chunk, task, items) = match read_frame_into(&mut requests, &mut request)
-            .and_then(|more| Ok(more.then(|| parse::<Request>(&request)).transpose()?))
+            .and_then(|more| more.then(|| parse::<Request>(&request)).transpose())
         {
             Ok(Some(Request::Run { chunk, task, items })) => (chunk, task, items),
             // A clean end of stdin without `Exit` means the parent is gone: stop too.

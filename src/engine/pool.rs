@@ -463,7 +463,10 @@ impl<R: DeserializeOwned> Iterator for Unordered<R> {
 /// Decode a chunk's results straight onto the end of `values`, or give the chunk's first
 /// failure (the values decoded before it are kept, and do not matter to `map`).
 fn decode_all_ok<R: DeserializeOwned>(outcome: Outcome, values: &mut Vec<R>) -> Result<()> {
-    if let Ok(Returned { values: raw, failed }) = &outcome.result
+    if let Ok(Returned {
+        values: raw,
+        failed,
+    }) = &outcome.result
         && failed.is_empty()
     {
         // The common case: the whole array in one pass.

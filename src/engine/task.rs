@@ -133,7 +133,7 @@ mod tests {
     use super::*;
 
     fn half(n: u64) -> u64 {
-        assert!(n % 2 == 0, "odd: {n}");
+        assert!(n.is_multiple_of(2), "odd: {n}");
         n / 2
     }
 

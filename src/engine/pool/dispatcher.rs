@@ -254,7 +254,7 @@ impl Dispatcher {
                 let mut frame = Vec::new();
                 loop {
                     let reply = read_frame_into(&mut replies, &mut frame)
-                        .and_then(|more| Ok(more.then(|| parse::<Reply>(&frame)).transpose()?));
+                        .and_then(|more| more.then(|| parse::<Reply>(&frame)).transpose());
                     let msg = match reply {
                         Ok(Some(reply)) => Msg::Reply { serial, reply },
                         Ok(None) => break,
