@@ -652,12 +652,19 @@ fn big_arguments_queued_behind_a_hung_task_do_not_stop_its_timeout() {
     assert_gone(&all_pids(&events));
 }
 
+/// The same with arguments that overflow even a widened (1 MiB) pipe, so that the writer
+/// thread is the one left waiting on the worker.
 #[test]
 fn terminate_and_drop_end_a_pool_at_once_while_its_worker_is_hung_and_its_pipe_full() {
-    for drop_it in [false, true] {
+    for (size, drop_it) in [
+        (200_000, false),
+        (200_000, true),
+        (2_000_000, false),
+        (2_000_000, true),
+    ] {
         let (pool, events) = pool_behind_a_hung_task(None);
         let _hung = pool.apply_async(&SLEEP_MS, 60_000).unwrap();
-        let big = "x".repeat(200_000);
+        let big = "x".repeat(size);
         let _queued: Vec<_> = (0..10)
             .map(|_| pool.apply_async(&BYTE_LEN, big.clone()).unwrap())
             .collect();
@@ -672,10 +679,30 @@ fn terminate_and_drop_end_a_pool_at_once_while_its_worker_is_hung_and_its_pipe_f
         let took = started.elapsed();
         assert!(
             took < Duration::from_secs(1),
-            "drop {drop_it}: took {took:?}"
+            "{size} B, drop {drop_it}: took {took:?}"
         );
         assert_gone(&all_pids(&events));
     }
+}
+
+#[test]
+fn arguments_bigger_than_the_pipe_arrive_whole_and_in_order() {
+    let (pool, events) = pool(1);
+    let sizes: Vec<usize> = vec![3_000_000, 10, 1_500_000, 0, 2_200_000, 70_000];
+    let texts: Vec<String> = sizes.iter().map(|&n| "y".repeat(n)).collect();
+    let jobs: Vec<_> = texts
+        .iter()
+        .map(|t| pool.apply_async(&BYTE_LEN, t.clone()).unwrap())
+        .collect();
+    for (job, size) in jobs.into_iter().zip(&sizes) {
+        assert_eq!(job.get(Some(Duration::from_secs(30))), Ok(*size as u64));
+    }
+    assert_eq!(
+        pool.map_chunked(&BYTE_LEN, texts, 2).unwrap(),
+        sizes.iter().map(|&n| n as u64).collect::<Vec<_>>()
+    );
+    drop(pool);
+    assert_gone(&all_pids(&events));
 }
 
 /// Linux's parent-death signal follows the *thread* that started a child: a process started

@@ -8,14 +8,17 @@
 //! its next turn (at most [`POLL`] away) whatever the workers are doing.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufWriter, Write};
+use std::io::{ErrorKind, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::value::RawValue;
 
 use super::super::cancel;
@@ -120,9 +123,16 @@ struct Worker {
     name: String,
     pid: u32,
     child: Child,
-    /// Frames for its stdin, written by its own writer thread: a worker that does not read
-    /// (a long task, a full pipe) blocks that thread, never the dispatcher.
-    requests: Option<Sender<Arc<Vec<u8>>>>,
+    /// Its stdin, non-blocking: the dispatcher writes a frame straight in while the pipe has
+    /// room, and hands whatever does not fit to the writer thread, which waits for the worker
+    /// to read. A worker that does not read (a long task, a full pipe) so blocks that thread,
+    /// never the dispatcher.
+    stdin: Arc<ChildStdin>,
+    /// Frames (and how much of each is already written) for the writer thread.
+    requests: Option<Sender<(Arc<Vec<u8>>, usize)>>,
+    /// Frames handed to the writer thread and not yet wholly written: while there are any, new
+    /// frames queue behind them, so that frames reach the worker whole and in order.
+    queued: Arc<AtomicUsize>,
     writer: Option<JoinHandle<()>>,
     output: Drained,
     /// Chunks sent and not yet answered, oldest (the one running) first.
@@ -243,10 +253,17 @@ impl Dispatcher {
             output,
             at,
         } = child::spawn(&self.program, Role::Pool, &name, self.events.as_ref())?;
+        // The buffer is empty: nothing was written through it yet.
+        let stdin = Arc::new(requests.into_parts().0);
+        let nonblocking = set_nonblocking(&stdin);
         let (frames, to_write) = mpsc::channel();
-        let writer = thread::Builder::new()
-            .name(format!("{name} requests"))
-            .spawn(move || feed(requests, &to_write));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let writer = nonblocking.and_then(|()| {
+            let (stdin, queued) = (Arc::clone(&stdin), Arc::clone(&queued));
+            thread::Builder::new()
+                .name(format!("{name} requests"))
+                .spawn(move || feed(&stdin, &to_write, &queued))
+        });
         let to_self = self.to_self.clone();
         let reader = thread::Builder::new()
             .name(format!("{name} replies"))
@@ -275,7 +292,9 @@ impl Dispatcher {
             name: name.clone(),
             pid,
             child,
+            stdin,
             requests: Some(frames),
+            queued,
             writer: None,
             output,
             running: VecDeque::new(),
@@ -576,11 +595,22 @@ impl Worker {
         let _ = self.child.kill();
     }
 
-    /// Queue a frame for its writer thread: never blocks.
+    /// Send a frame without ever blocking: straight into the pipe while it has room and
+    /// nothing is queued ahead, the rest through the writer thread.
     fn send(&mut self, frame: Arc<Vec<u8>>) {
-        if let Some(requests) = &self.requests {
-            let _ = requests.send(frame);
+        let Some(requests) = &self.requests else {
+            return;
+        };
+        let mut sent = 0;
+        // Only this thread adds to `queued`, so zero here stays zero until it does.
+        if self.queued.load(Ordering::Acquire) == 0 {
+            sent = write_now(&self.stdin, &frame);
+            if sent == frame.len() {
+                return;
+            }
         }
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let _ = requests.send((frame, sent));
     }
 
     fn kill_and_reap(&mut self) -> (Exit, Stamp) {
@@ -606,18 +636,46 @@ impl Worker {
     }
 }
 
-/// A worker's writer thread: frames to its stdin, in order, as fast as it reads them. Frames
-/// queued meanwhile go out in one write. Ends when the pool lets go of the worker, or at the
-/// first failed write (the worker is dying; its reply pipe's end tells the dispatcher).
-fn feed(stdin: BufWriter<ChildStdin>, frames: &Receiver<Arc<Vec<u8>>>) {
-    let mut stdin = stdin;
-    while let Ok(frame) = frames.recv() {
-        let mut sent = stdin.write_all(&frame);
-        while let (Ok(()), Ok(more)) = (&sent, frames.try_recv()) {
-            sent = stdin.write_all(&more);
-        }
-        if sent.and_then(|()| stdin.flush()).is_err() {
-            return;
+/// Write as much of `bytes` as the pipe takes now; returns how much that was. A failed write
+/// counts as all written: the worker is dying, and its reply pipe's end settles its chunks.
+fn write_now(mut pipe: &ChildStdin, bytes: &[u8]) -> usize {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        match pipe.write(&bytes[sent..]) {
+            Ok(0) => return bytes.len(),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(_) => return bytes.len(),
         }
     }
+    sent
+}
+
+/// A worker's writer thread: the rest of each frame that did not fit in the pipe, in order,
+/// as fast as the worker reads. Ends when the pool lets go of the worker.
+fn feed(stdin: &ChildStdin, frames: &Receiver<(Arc<Vec<u8>>, usize)>, queued: &AtomicUsize) {
+    for (frame, mut sent) in frames {
+        while sent < frame.len() {
+            sent += write_now(stdin, &frame[sent..]);
+            if sent < frame.len() {
+                // Full: sleep until the worker reads (or dies, which the next write reports).
+                let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLOUT)];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => sent = frame.len(),
+                }
+            }
+        }
+        queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Make the pipe to a worker non-blocking, so that a write the pipe has no room for returns
+/// at once instead of waiting for the worker.
+fn set_nonblocking(pipe: &ChildStdin) -> std::io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(pipe, FcntlArg::F_GETFL)?);
+    fcntl(pipe, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
 }
