@@ -24,6 +24,11 @@ const SPAWN_REPEATS: usize = 61;
 const PYTHON_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// Items mapped for the per-task figure at chunksize 1 (ten times as many at the default).
 const ITEMS: usize = 2000;
+/// Items in the big map, at the default chunksize: where the cost of moving each item across
+/// the pipe (serializing, decoding) shows, rather than the cost of a round trip.
+const MILLION: usize = 1_000_000;
+/// Repeats of the big map (each takes a tenth of a second or so on either side).
+const MILLION_REPEATS: usize = 5;
 /// Workers in the pools measured: the machine's cores, at most 4, so both sides match.
 fn bench_workers() -> usize {
     crate::engine::pool::default_workers().min(4)
@@ -43,6 +48,10 @@ pub struct Report {
     pub pool_start_us: f64,
     pub task_chunk1_us: f64,
     pub task_default_us: f64,
+    /// Per item, a map of 1,000,000 small items at the default chunksize.
+    pub task_million_us: f64,
+    /// `task_million_us` over Python's figure in the same run (`null` without Python).
+    pub task_million_vs_python: Option<f64>,
     pub python: Option<PythonReport>,
 }
 
@@ -57,6 +66,7 @@ pub struct PythonReport {
     pub pool_start_us: f64,
     pub task_chunk1_us: f64,
     pub task_default_us: f64,
+    pub task_million_us: f64,
 }
 
 /// Options of `bench`.
@@ -152,12 +162,17 @@ pub fn measure(with_python: bool) -> Result<Report> {
         pool.map(&NOOP, 0..(10 * ITEMS) as u64)?;
         Ok(())
     })? / (10 * ITEMS) as f64;
+    let task_million_us = median_us(MILLION_REPEATS, || {
+        pool.map(&NOOP, 0..MILLION as u64)?;
+        Ok(())
+    })? / MILLION as f64;
     drop(pool);
     let python = if with_python {
         python_figures(workers)?
     } else {
         None
     };
+    let task_million_vs_python = python.as_ref().map(|p| task_million_us / p.task_million_us);
     Ok(Report {
         cores: crate::engine::pool::default_workers(),
         workers,
@@ -169,6 +184,8 @@ pub fn measure(with_python: bool) -> Result<Report> {
         pool_start_us,
         task_chunk1_us,
         task_default_us,
+        task_million_us,
+        task_million_vs_python,
         python,
     })
 }
@@ -176,7 +193,13 @@ pub fn measure(with_python: bool) -> Result<Report> {
 /// Run the Python side from a real file (spawn and forkserver children import the main
 /// script by path); `None` when there is no `python3`.
 fn python_figures(workers: usize) -> Result<Option<PythonReport>> {
-    let args = [REPEATS.to_string(), ITEMS.to_string(), workers.to_string()];
+    let args = [
+        REPEATS.to_string(),
+        ITEMS.to_string(),
+        workers.to_string(),
+        MILLION.to_string(),
+        MILLION_REPEATS.to_string(),
+    ];
     let Some(python) = crate::demos::python::start(
         "multiprocessing_bench.py",
         PYTHON_BENCH,
@@ -293,6 +316,12 @@ fn print_table(r: &Report, out: Out) -> Result<()> {
         "map overhead per task, default chunksize",
         r.task_default_us,
         py.map(|p| p.task_default_us),
+    )?;
+    row(
+        out,
+        "map of 1,000,000 items, per item",
+        r.task_million_us,
+        py.map(|p| p.task_million_us),
     )?;
     if py.is_none() {
         writeln!(

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use support::{assert_none_left, procbook, run, tag};
 
-const RUST_KEYS: [&str; 6] = [
+const RUST_KEYS: [&str; 7] = [
     "thread_spawn_us",
     "raw_spawn_us",
     "process_spawn_us",
     "pool_start_us",
     "task_chunk1_us",
     "task_default_us",
+    "task_million_us",
 ];
 
 fn bench(args: &[&str]) -> serde_json::Value {
@@ -45,12 +46,27 @@ fn bench_json_has_every_figure() {
     }
     if !python_present {
         assert!(report["python"].is_null());
+        assert!(report["task_million_vs_python"].is_null());
         return;
     }
     let py = &report["python"];
-    for key in ["pool_start_us", "task_chunk1_us", "task_default_us"] {
+    for key in [
+        "pool_start_us",
+        "task_chunk1_us",
+        "task_default_us",
+        "task_million_us",
+    ] {
         positive(py, key);
     }
+    // The ratio is the two figures of this run, not a separate measurement.
+    positive(&report, "task_million_vs_python");
+    let ratio =
+        report["task_million_us"].as_f64().unwrap() / py["task_million_us"].as_f64().unwrap();
+    let reported = report["task_million_vs_python"].as_f64().unwrap();
+    assert!(
+        (ratio - reported).abs() < 1e-9 * ratio.max(1.0),
+        "{ratio} vs {reported}"
+    );
     for method in ["fork", "forkserver", "spawn"] {
         positive(&py["process_spawn_us"], method);
     }
@@ -60,5 +76,7 @@ fn bench_json_has_every_figure() {
 fn bench_without_python_says_null() {
     let report = bench(&["--no-python"]);
     assert!(report["python"].is_null(), "{report}");
+    assert!(report["task_million_vs_python"].is_null(), "{report}");
     positive(&report, "process_spawn_us");
+    positive(&report, "task_million_us");
 }

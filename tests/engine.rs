@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use procbook::demos::tasks::{ABORT_ON, GARBLE, GREET, HOLD_POOL, PANIC_ON, SLEEP_MS, SQUARE};
+use procbook::demos::tasks::{
+    ABORT_ON, BYTE_LEN, GARBLE, GREET, HOLD_POOL, PANIC_ON, SLEEP_MS, SQUARE,
+};
 use procbook::engine::{Error, Event, Exit, Pool, Process, Stream, default_chunksize};
 use support::{BIN, assert_gone, stat};
 
@@ -256,6 +258,7 @@ fn an_aborted_worker_is_reported_and_replaced() {
             old_pid,
             name,
             pid,
+            ..
         } => Some((old.clone(), *old_pid, name.clone(), *pid)),
         _ => None,
     });
@@ -538,4 +541,234 @@ fn worker_counts_outside_the_range_are_refused() {
             Ok(_) => panic!("{n} workers accepted"),
         }
     }
+}
+
+#[test]
+fn event_stamps_put_spawn_before_chunk_before_exit_on_one_clock() {
+    use procbook::engine::Stamp;
+    let before = Stamp::now();
+    let (tx, events) = mpsc::channel();
+    let pool = Pool::builder()
+        .workers(2)
+        .program(BIN)
+        .events(&tx)
+        .start()
+        .expect("starting a pool");
+    drop(tx);
+    let naps: Vec<u64> = vec![20, 5, 20, 5, 20, 5];
+    assert_eq!(pool.map_chunked(&SLEEP_MS, naps.clone(), 1).unwrap(), naps);
+    let pids = pids(&pool);
+    pool.shutdown();
+    let after = Stamp::now();
+    let events: Vec<Event> = events.try_iter().collect();
+    let mut chunks = 0;
+    for pid in pids {
+        let started = events.iter().find_map(|e| match e {
+            Event::Started { pid: p, at, .. } if *p == pid => Some(*at),
+            _ => None,
+        });
+        let exited = events.iter().find_map(|e| match e {
+            Event::Exited { pid: p, at, .. } if *p == pid => Some(*at),
+            _ => None,
+        });
+        let (Some(started), Some(exited)) = (started, exited) else {
+            panic!("worker {pid} lacks a Started or Exited event: {events:?}");
+        };
+        assert!(before <= started && exited <= after, "{events:?}");
+        let mut last_end = started;
+        for e in &events {
+            if let Event::ChunkDone {
+                pid: p,
+                items,
+                started: begun,
+                at,
+                ..
+            } = e
+                && *p == pid
+            {
+                chunks += 1;
+                // One worker runs its chunks one after another, each after its spawn.
+                assert!(
+                    last_end <= *begun,
+                    "chunk {items:?} began before {last_end:?}"
+                );
+                assert!(begun <= at, "chunk {items:?} ended before it began");
+                // The worker's clock is the parent's: a 20 ms nap shows as at least 20 ms.
+                let nap = Duration::from_millis(naps[items.start]);
+                assert!(
+                    at.since(*begun) >= nap,
+                    "chunk {items:?}: {:?}",
+                    at.since(*begun)
+                );
+                last_end = *at;
+            }
+        }
+        assert!(
+            last_end <= exited,
+            "worker {pid} exited before its last chunk ended"
+        );
+    }
+    assert_eq!(chunks, naps.len(), "one ChunkDone per chunk: {events:?}");
+}
+
+/// Ten 200 KB arguments queued behind a hung task: the dispatcher once wrote them to the
+/// worker's stdin itself, blocked when the pipe (64 KiB) was full, and then noticed nothing:
+/// the 2 s timeout never fired and `terminate()` took 57 s.
+fn pool_behind_a_hung_task(timeout: Option<Duration>) -> (Pool, mpsc::Receiver<Event>) {
+    let (tx, events) = mpsc::channel();
+    let mut builder = Pool::builder().workers(1).program(BIN).events(&tx);
+    if let Some(t) = timeout {
+        builder = builder.task_timeout(t);
+    }
+    (builder.start().expect("starting a pool"), events)
+}
+
+#[test]
+fn big_arguments_queued_behind_a_hung_task_do_not_stop_its_timeout() {
+    let (pool, events) = pool_behind_a_hung_task(Some(Duration::from_secs(2)));
+    let started = Instant::now();
+    let hung = pool.apply_async(&SLEEP_MS, 60_000).unwrap();
+    let big = "x".repeat(200_000);
+    let queued: Vec<_> = (0..10)
+        .map(|_| pool.apply_async(&BYTE_LEN, big.clone()).unwrap())
+        .collect();
+    let outcome = hung.get(Some(Duration::from_secs(30)));
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Err(Error::TimedOut { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        took < Duration::from_millis(2500),
+        "timed out after {took:?}"
+    );
+    // The queued tasks then run on the replacement worker, whole.
+    for job in queued {
+        assert_eq!(job.get(Some(Duration::from_secs(30))), Ok(200_000));
+    }
+    let started = Instant::now();
+    pool.terminate();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_gone(&all_pids(&events));
+}
+
+/// The same with arguments that overflow even a widened (1 MiB) pipe, so that the writer
+/// thread is the one left waiting on the worker.
+#[test]
+fn terminate_and_drop_end_a_pool_at_once_while_its_worker_is_hung_and_its_pipe_full() {
+    for (size, drop_it) in [
+        (200_000, false),
+        (200_000, true),
+        (2_000_000, false),
+        (2_000_000, true),
+    ] {
+        let (pool, events) = pool_behind_a_hung_task(None);
+        let _hung = pool.apply_async(&SLEEP_MS, 60_000).unwrap();
+        let big = "x".repeat(size);
+        let _queued: Vec<_> = (0..10)
+            .map(|_| pool.apply_async(&BYTE_LEN, big.clone()).unwrap())
+            .collect();
+        // Let the dispatcher hand the worker all it will, so the pipe is full.
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        if drop_it {
+            drop(pool);
+        } else {
+            pool.terminate();
+        }
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "{size} B, drop {drop_it}: took {took:?}"
+        );
+        assert_gone(&all_pids(&events));
+    }
+}
+
+#[test]
+fn arguments_bigger_than_the_pipe_arrive_whole_and_in_order() {
+    let (pool, events) = pool(1);
+    let sizes: Vec<usize> = vec![3_000_000, 10, 1_500_000, 0, 2_200_000, 70_000];
+    let texts: Vec<String> = sizes.iter().map(|&n| "y".repeat(n)).collect();
+    let jobs: Vec<_> = texts
+        .iter()
+        .map(|t| pool.apply_async(&BYTE_LEN, t.clone()).unwrap())
+        .collect();
+    for (job, size) in jobs.into_iter().zip(&sizes) {
+        assert_eq!(job.get(Some(Duration::from_secs(30))), Ok(*size as u64));
+    }
+    assert_eq!(
+        pool.map_chunked(&BYTE_LEN, texts, 2).unwrap(),
+        sizes.iter().map(|&n| n as u64).collect::<Vec<_>>()
+    );
+    drop(pool);
+    assert_gone(&all_pids(&events));
+}
+
+/// Linux's parent-death signal follows the *thread* that started a child: a process started
+/// from a thread that then ended was once killed with it (`Signal(9)` at `join`).
+#[test]
+fn a_process_started_on_a_short_lived_thread_outlives_that_thread() {
+    let handle = std::thread::spawn(|| {
+        let p = Process::new(&SLEEP_MS, 600).program(BIN).start().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        p
+    });
+    let mut p = handle.join().unwrap();
+    assert_eq!(p.join().unwrap(), Exit::Code(0));
+    assert_gone(&[p.pid()]);
+}
+
+/// Under a small process limit (which counts threads too), every place the engine starts a
+/// thread or a process fails in turn as the limit grows: each failure must be one line naming
+/// what could not start, a non-zero exit, no panic, and nothing left running.
+#[test]
+fn a_process_limit_gives_one_line_errors_and_leaves_nothing_behind() {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: this test needs root, to run procbook as an unprivileged user");
+        return;
+    }
+    let tools = ["setpriv", "prlimit"];
+    if let Some(missing) = tools.iter().find(|t| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .map_or(true, |o| !o.status.success())
+    }) {
+        eprintln!("SKIPPED: {missing} (util-linux) is not installed");
+        return;
+    }
+    // A user id of our own: the limit counts every process of the user, system-wide, so a
+    // shared one (nobody) would count other tests' processes too.
+    let uid = (40_000 + std::process::id() % 20_000).to_string();
+    let mut failures = 0;
+    for demo in ["process", "pool"] {
+        for limit in 1..=16 {
+            let tag = support::tag("nproc");
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid", &uid, "--regid", &uid, "--clear-groups"])
+                .args(["prlimit", &format!("--nproc={limit}"), "--"])
+                .args([BIN, "demo", demo])
+                .env(support::TAG_ENV, &tag)
+                .env("NO_COLOR", "1");
+            let out = support::run(cmd, "", Duration::from_secs(30));
+            let context = format!("demo {demo} under --nproc={limit}: {out:?}");
+            assert!(!out.stderr.contains("panicked"), "{context}");
+            assert!(!out.stderr.contains("RUST_BACKTRACE"), "{context}");
+            if out.code != Some(0) {
+                failures += 1;
+                let errors: Vec<&str> = out.stderr.lines().collect();
+                assert_eq!(errors.len(), 1, "{context}");
+                assert!(
+                    errors[0].starts_with("error: could not start ")
+                        && errors[0].ends_with("Resource temporarily unavailable"),
+                    "{context}"
+                );
+            }
+            support::assert_none_left(&tag, Duration::from_secs(2));
+        }
+    }
+    // Not a test that passes whatever happens: the small limits must have failed.
+    assert!(failures >= 4, "only {failures} runs hit the limit");
 }

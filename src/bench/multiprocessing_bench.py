@@ -40,6 +40,8 @@ def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 11
     items = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    million = int(sys.argv[4]) if len(sys.argv) > 4 else 1_000_000
+    million_repeats = int(sys.argv[5]) if len(sys.argv) > 5 else 5
     spawn_us = {}
     for method in ("fork", "forkserver", "spawn"):
         if method not in mp.get_all_start_methods():
@@ -60,6 +62,7 @@ def main():
         pool.map(noop, range(items))  # warm up
         chunk1 = per_task_us(pool, items, 1, max(3, repeats // 2))
         default = per_task_us(pool, items * 10, None, max(3, repeats // 2))
+        big = per_task_us(pool, million, None, million_repeats)
     print(json.dumps({
         "version": sys.version.split()[0],
         "start_method": method,
@@ -67,6 +70,7 @@ def main():
         "pool_start_us": pool_start,
         "task_chunk1_us": chunk1,
         "task_default_us": default,
+        "task_million_us": big,
     }))
 
 

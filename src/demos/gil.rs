@@ -880,7 +880,10 @@ fn python_runs(n: usize, say: &mut dyn FnMut(String) -> Result<()>) -> Result<Op
 fn workers(events: mpsc::Receiver<Event>) -> Vec<String> {
     let mut done = Vec::new();
     for event in events {
-        if let Event::ChunkDone { name, pid, items } = event {
+        if let Event::ChunkDone {
+            name, pid, items, ..
+        } = event
+        {
             done.push((
                 items.start,
                 format!("{} part {}", term::tag(&name, pid), items.start + 1),

@@ -66,6 +66,11 @@ pub fn sleep_ms(ms: u64) -> u64 {
     ms
 }
 
+/// The length of a text: a task whose argument can be made as large as a test needs.
+pub fn byte_len(text: String) -> u64 {
+    text.len() as u64
+}
+
 /// Writes bytes that are not a frame onto the reply pipe, to prove the parent survives them.
 pub fn garble(_: u64) -> u64 {
     let fd = std::env::var(crate::engine::child::WIRE_ENV).unwrap_or_default();
@@ -97,6 +102,7 @@ pub static PANIC_ON: Task<u64, u64> = Task::new("panic_on", panic_on);
 pub static ABORT_ON: Task<u64, u64> = Task::new("abort_on", abort_on);
 pub static SLEEP_MS: Task<u64, u64> = Task::new("sleep_ms", sleep_ms);
 pub static GARBLE: Task<u64, u64> = Task::new("garble", garble);
+pub static BYTE_LEN: Task<String, u64> = Task::new("byte_len", byte_len);
 pub static HOLD_POOL: Task<usize, ()> = Task::new("hold_pool", hold_pool);
 
 /// The registry `main` hands to the entry guard: every task above, by name.
@@ -109,6 +115,7 @@ pub static TASKS: &Registry = &[
     &ABORT_ON,
     &SLEEP_MS,
     &GARBLE,
+    &BYTE_LEN,
     &HOLD_POOL,
     &COUNT_PRIMES,
     &ADD_IN_CHILD,

@@ -6,14 +6,16 @@
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::CommandExt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::clock::Stamp;
 use super::error::{Error, Result};
 use super::event::{Event, Stream};
 
@@ -65,6 +67,8 @@ pub struct Spawned {
     pub requests: BufWriter<ChildStdin>,
     pub replies: io::PipeReader,
     pub output: Drained,
+    /// Just after the spawn returned: the child exists and runs this program.
+    pub at: Stamp,
 }
 
 /// Lets the caller wait until a child's output has all been read, so that a process's last
@@ -99,17 +103,17 @@ pub fn program(explicit: Option<&Path>) -> Result<PathBuf> {
 
 /// Start `program` as worker `name`. Its stdout and stderr lines go to `events` tagged with its
 /// name and PID; without `events` they go where this program's own output goes, as in Python.
+/// If anything needed to watch it cannot be had (a pipe, a thread), the child is killed and
+/// reaped and the failure is the error: nothing is left half-started.
 pub fn spawn(
     program: &Path,
     role: Role,
     name: &str,
     events: Option<&Sender<Event>>,
 ) -> Result<Spawned> {
-    let fail = |e: io::Error| Error::Spawn {
-        name: name.to_string(),
-        reason: e.to_string(),
-    };
+    let fail = |e: io::Error| Error::spawn(name, &e);
     let (replies, reply_writer) = io::pipe().map_err(fail)?;
+    widen(&replies);
     let mut cmd = Command::new(program);
     cmd.env(ROLE_ENV, role.as_str())
         .env(NAME_ENV, name)
@@ -122,51 +126,114 @@ pub fn spawn(
     if events.is_some() {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
-    let mut child = {
+    let mut child = on_spawner(move || {
         // The reply pipe is opened close-on-exec; it is made inheritable only for the instant
         // of this one spawn, under a lock, so no other worker inherits it (a worker holding
         // another's pipe would hide that one's death). Without a `pre_exec` hook, std can use
         // posix_spawn, which does not copy this process's memory map the way fork does.
         let _only_us = spawn_guard();
-        set_inheritable(&reply_writer, true).map_err(fail)?;
+        set_inheritable(&reply_writer, true)?;
         let spawned = cmd.spawn();
         drop(reply_writer); // the worker holds the only write end now, so its exit is our EOF
-        spawned.map_err(fail)?
-    };
+        spawned
+    })?
+    .map_err(fail)?;
+    let at = Stamp::now();
     let pid = child.id();
-    let stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| fail(io::Error::other("no stdin pipe")))?;
     let mut output = Drained::default();
-    if let Some(events) = events {
-        if let Some(out) = child.stdout.take() {
-            output.0.push(forward_lines(
-                out,
-                Stream::Stdout,
-                name,
-                pid,
-                events.clone(),
-            ));
+    let mut watch = || -> Result<ChildStdin> {
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| fail(io::Error::other("no stdin pipe")))?;
+        widen(&stdin);
+        if let Some(events) = events {
+            let streams = [
+                child
+                    .stdout
+                    .take()
+                    .map(|s| (Box::new(s) as Box<dyn Read + Send>, Stream::Stdout)),
+                child
+                    .stderr
+                    .take()
+                    .map(|s| (Box::new(s) as Box<dyn Read + Send>, Stream::Stderr)),
+            ];
+            for (stream, which) in streams.into_iter().flatten() {
+                output
+                    .0
+                    .push(forward_lines(stream, which, name, pid, events.clone())?);
+            }
         }
-        if let Some(err) = child.stderr.take() {
-            output.0.push(forward_lines(
-                err,
-                Stream::Stderr,
-                name,
-                pid,
-                events.clone(),
-            ));
+        Ok(stdin)
+    };
+    let stdin = match watch() {
+        Ok(stdin) => stdin,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
         }
-    }
+    };
     Ok(Spawned {
         child,
         pid,
         requests: BufWriter::new(stdin),
         replies,
         output,
+        at,
     })
 }
+
+// ANCHOR: spawner
+/// A job for the spawner thread.
+type SpawnJob = Box<dyn FnOnce() + Send>;
+
+/// The way to the spawner thread, started on first use.
+static SPAWNER: Mutex<Option<Sender<SpawnJob>>> = Mutex::new(None);
+
+/// Run `job` (a spawn) on the engine's one spawner thread, and wait for its result.
+///
+/// Why a thread of its own: a worker asks Linux to kill it when its parent dies
+/// (`PR_SET_PDEATHSIG`, see the entry guard), but to Linux the "parent" is the *thread* that
+/// started the child, not the whole program. A worker started from a short-lived thread would
+/// be killed the moment that thread returned, while the program and the worker's handle live
+/// on. The spawner thread is started once and never ends, so a worker's parent-death signal
+/// fires only when the program itself dies, whichever thread asked for the worker.
+fn on_spawner<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (answer, result) = mpsc::sync_channel(1);
+    let job: SpawnJob = Box::new(move || {
+        let _ = answer.send(job());
+    });
+    {
+        let mut spawner = SPAWNER.lock().unwrap_or_else(PoisonError::into_inner);
+        let to_spawner = match spawner.as_ref() {
+            Some(tx) => tx,
+            None => spawner.insert(start_spawner()?),
+        };
+        if to_spawner.send(job).is_err() {
+            *spawner = None; // it cannot end, but if it did, the next spawn starts another
+        }
+    }
+    result.recv().map_err(|_| Error::Thread {
+        what: "the engine's spawner".into(),
+        reason: "it stopped".into(),
+    })
+}
+
+fn start_spawner() -> Result<Sender<SpawnJob>> {
+    let (tx, rx) = mpsc::channel::<SpawnJob>();
+    thread::Builder::new()
+        .name("procbook spawner".into())
+        .spawn(move || {
+            for job in rx {
+                // A job that panicked has dropped its answer; its caller sees an error.
+                let _ = panic::catch_unwind(AssertUnwindSafe(job));
+            }
+        })
+        .map_err(|e| Error::thread("the engine's spawner", &e))?;
+    Ok(tx)
+}
+// ANCHOR_END: spawner
 
 /// Hold this while starting any program outside the engine (python3, a helper): while it is
 /// held no worker's reply pipe is inheritable, so the program cannot keep one open by accident.
@@ -174,6 +241,20 @@ pub fn spawn_guard() -> std::sync::MutexGuard<'static, ()> {
     SPAWNING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Room in each pipe to a worker, in bytes: a big chunk (a map of a million items sends
+/// about 7 MB) crosses in a few writes instead of one per 64 KiB, Linux's default.
+const PIPE_ROOM: libc::c_int = 1 << 20;
+
+/// Give a pipe [`PIPE_ROOM`] where Linux allows it (an unprivileged user may hold only so much
+/// pipe memory); where it does not, the pipe keeps its size, which is slower but as correct.
+fn widen(pipe: &impl AsRawFd) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: F_SETPIPE_SZ takes an int and changes only the pipe's buffer size.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_ROOM);
+    }
 }
 
 /// Clear or set close-on-exec on a descriptor.
@@ -196,10 +277,11 @@ fn forward_lines(
     name: &str,
     pid: u32,
     events: Sender<Event>,
-) -> mpsc::Receiver<()> {
+) -> Result<mpsc::Receiver<()>> {
     let name = name.to_string();
+    let what = format!("reading the output of {name}");
     let (done, drained) = mpsc::channel::<()>();
-    let _ = thread::Builder::new()
+    thread::Builder::new()
         .name(format!("{name} output"))
         .spawn(move || {
             let _done = done;
@@ -216,6 +298,7 @@ fn forward_lines(
                             pid,
                             stream: which,
                             line,
+                            at: Stamp::now(),
                         };
                         if events.send(event).is_err() {
                             break;
@@ -223,6 +306,7 @@ fn forward_lines(
                     }
                 }
             }
-        });
-    drained
+        })
+        .map_err(|e| Error::thread(what, &e))?;
+    Ok(drained)
 }

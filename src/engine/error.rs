@@ -1,6 +1,7 @@
 //! What can go wrong in the engine, as kinds a caller can branch on.
 
 use std::fmt;
+use std::io;
 use std::time::Duration;
 
 use super::event::Exit;
@@ -10,6 +11,8 @@ use super::event::Exit;
 pub enum Error {
     /// The OS refused to start a worker.
     Spawn { name: String, reason: String },
+    /// The OS refused a thread the engine needs (a process or thread limit, or memory).
+    Thread { what: String, reason: String },
     /// A worker count outside what procbook allows.
     Workers { asked: usize, max: usize },
     /// The task panicked in the worker; the worker lives on.
@@ -46,6 +49,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Spawn { name, reason } => write!(f, "could not start {name}: {reason}"),
+            Error::Thread { what, reason } => {
+                write!(f, "could not start a thread ({what}): {reason}")
+            }
             Error::Workers { asked, max } => {
                 write!(f, "{asked} workers is out of range: choose 1 to {max}")
             }
@@ -74,3 +80,46 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An OS error as a reader wants it: "Resource temporarily unavailable", without std's
+/// " (os error 11)" tail, which means nothing to a learner.
+pub fn os_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+impl Error {
+    /// A thread for `what` could not be started.
+    pub fn thread(what: impl Into<String>, e: &io::Error) -> Error {
+        Error::Thread {
+            what: what.into(),
+            reason: os_reason(e),
+        }
+    }
+
+    /// Worker `name` could not be started.
+    pub fn spawn(name: impl Into<String>, e: &io::Error) -> Error {
+        Error::Spawn {
+            name: name.into(),
+            reason: os_reason(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_thread_is_one_plain_line() {
+        let e = io::Error::from_raw_os_error(libc::EAGAIN);
+        let text = Error::thread("the pool's dispatcher", &e).to_string();
+        assert_eq!(
+            text,
+            "could not start a thread (the pool's dispatcher): Resource temporarily unavailable"
+        );
+    }
+}

@@ -1,16 +1,14 @@
 //! The entry guard and the worker loop: what a re-executed binary does instead of `main`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::fd::{FromRawFd, RawFd};
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::sync::OnceLock;
-
-use serde_json::Value;
 
 use super::child::{NAME_ENV, PARENT_ENV, ROLE_ENV, Role, WIRE_ENV};
 use super::task::{self, Registry};
-use super::wire::{Reply, Request, read_frame, write_frame};
+use super::wire::{Request, parse, read_frame_into, write_reply};
 
 static WORKER_NAME: OnceLock<String> = OnceLock::new();
 
@@ -64,10 +62,14 @@ fn serve(role: Role, registry: &Registry) -> i32 {
         // does; a lone Process prints it to stderr, as Python prints a traceback.
         panic::set_hook(Box::new(|_| {}));
     }
-    let mut replies = BufWriter::new(wire);
+    let mut replies = wire;
     let mut requests = io::stdin().lock();
+    // One buffer for every request and one for every reply, for the worker's whole life.
+    let (mut request, mut reply) = (Vec::new(), Vec::new());
     loop {
-        let (chunk, task, items) = match read_frame::<Request>(&mut requests) {
+        let (chunk, task, items) = match read_frame_into(&mut requests, &mut request)
+            .and_then(|more| more.then(|| parse::<Request>(&request)).transpose())
+        {
             Ok(Some(Request::Run { chunk, task, items })) => (chunk, task, items),
             // A clean end of stdin without `Exit` means the parent is gone: stop too.
             Ok(Some(Request::Exit)) | Ok(None) => return 0,
@@ -76,16 +78,20 @@ fn serve(role: Role, registry: &Registry) -> i32 {
                 return 2;
             }
         };
-        let results: Vec<Result<Value, String>> = items
-            .into_iter()
-            .map(|item| run_one(registry, &task, item))
-            .collect();
-        let failed = results.iter().any(Result::is_err);
+        let mut outcome = Ok(Vec::new());
+        let built = write_reply(&mut reply, chunk, |values| {
+            outcome = task::run_chunk(registry, &task, items.get(), values);
+            outcome.clone().unwrap_or_default()
+        });
+        let failed = match outcome {
+            Ok(failed) => !failed.is_empty(),
+            Err(e) => {
+                eprintln!("{name}: bad request: {e}");
+                return 2;
+            }
+        };
         let _ = io::stdout().flush();
-        if write_frame(&mut replies, &Reply::done(chunk, results))
-            .and_then(|()| replies.flush())
-            .is_err()
-        {
+        if built.and_then(|()| replies.write_all(&reply)).is_err() {
             return 2; // the parent stopped listening
         }
         if role == Role::Process {
@@ -94,9 +100,11 @@ fn serve(role: Role, registry: &Registry) -> i32 {
     }
 }
 
-/// Ask the OS to kill this worker when the thread that started it ends, so a parent killed
-/// outright (no chance to clean up) takes its workers with it; then check it has not already
-/// happened. Elsewhere than Linux, the parent's death shows as the end of stdin instead.
+/// Ask the OS to kill this worker when its parent dies, so a parent killed outright (no chance
+/// to clean up) takes its workers with it; then check it has not already happened. Linux ties
+/// this to the parent *thread* that started us, which is why the engine starts every worker
+/// from one thread that lives as long as the program (see `child::on_spawner`). Elsewhere than
+/// Linux, the parent's death shows as the end of stdin instead.
 fn die_with_parent() -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
@@ -123,17 +131,4 @@ fn reply_pipe() -> Option<File> {
     // SAFETY: setting a descriptor flag on an fd we own.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     Some(wire)
-}
-
-/// Run one item, turning a panic into its message.
-fn run_one(registry: &Registry, name: &str, item: Value) -> Result<Value, String> {
-    let task = task::find(registry, name).ok_or_else(|| format!("no task named {name:?}"))?;
-    match panic::catch_unwind(AssertUnwindSafe(|| task.call(item))) {
-        Ok(result) => result,
-        Err(payload) => Err(payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic with a non-text payload".into())),
-    }
 }

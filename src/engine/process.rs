@@ -11,14 +11,14 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::cancel;
 use super::child::{self, Drained, Role, Spawned};
+use super::clock::Stamp;
 use super::error::{Error, Result};
 use super::event::{Event, Exit};
 use super::task::Task;
-use super::wire::{Request, write_frame};
+use super::wire::{RequestRef, encode_frame};
 
 /// How often a blocked wait looks up from its pipe to check for Ctrl-C.
 const POLL: Duration = Duration::from_millis(50);
@@ -28,8 +28,8 @@ pub(crate) const OUTPUT_GRACE: Duration = Duration::from_secs(1);
 
 /// A process not yet started: `Process(target=task, args=(arg,))`.
 pub struct ProcessBuilder {
-    task: &'static str,
-    arg: Result<Value>,
+    /// The request, serialized when the process is made: `Run` with the one argument.
+    request: Result<Vec<u8>>,
     events: Option<Sender<Event>>,
     program: Option<PathBuf>,
 }
@@ -50,7 +50,7 @@ impl ProcessBuilder {
 
     /// `p.start()`: spawn the child and hand it its task.
     pub fn start(self) -> Result<Process> {
-        let arg = self.arg?;
+        let request = self.request?;
         let name = format!("Process-{}", child::next_identity());
         let program = child::program(self.program.as_deref())?;
         let Spawned {
@@ -59,6 +59,7 @@ impl ProcessBuilder {
             mut requests,
             replies,
             output,
+            at,
         } = child::spawn(&program, Role::Process, &name, self.events.as_ref())?;
         let process = Process {
             name,
@@ -72,15 +73,12 @@ impl ProcessBuilder {
         process.emit(Event::Started {
             name: process.name.clone(),
             pid,
+            at,
         });
-        let request = Request::Run {
-            chunk: 0,
-            task: self.task.to_string(),
-            items: vec![arg],
-        };
-        // The request is one small frame; the child exits after its one task, so the pipe is
+        // The request is one frame; the child exits after its one task, so the pipe is
         // dropped here and the child sees a clean end after the frame.
-        write_frame(&mut requests, &request)
+        requests
+            .write_all(&request)
             .and_then(|()| requests.flush())
             .map_err(|e| Error::Io {
                 what: format!("sending the task to {}", process.name),
@@ -106,12 +104,19 @@ impl Process {
     // Returns a builder on purpose: as in Python, creating a process does not start it.
     #[allow(clippy::new_ret_no_self)]
     pub fn new<A: Serialize, R>(task: &'static Task<A, R>, arg: A) -> ProcessBuilder {
-        ProcessBuilder {
+        let mut request = Vec::new();
+        let run = RequestRef::Run {
+            chunk: 0,
             task: task.name,
-            arg: serde_json::to_value(arg).map_err(|e| Error::Io {
-                what: format!("encoding the argument for {}", task.name),
-                reason: e.to_string(),
-            }),
+            items: std::slice::from_ref(&arg),
+        };
+        ProcessBuilder {
+            request: encode_frame(&mut request, &run)
+                .map(|()| request)
+                .map_err(|e| Error::Io {
+                    what: format!("encoding the argument for {}", task.name),
+                    reason: e.to_string(),
+                }),
             events: None,
             program: None,
         }
@@ -224,13 +229,16 @@ impl Process {
         exit
     }
 
+    /// Note how it ended; called just after it was reaped.
     fn record(&mut self, exit: Exit) {
+        let at = Stamp::now();
         self.exit = Some(exit);
         self.output.wait(OUTPUT_GRACE);
         self.emit(Event::Exited {
             name: self.name.clone(),
             pid: self.pid,
             exit,
+            at,
         });
     }
 
