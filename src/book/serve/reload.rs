@@ -5,7 +5,7 @@
 //! is whole, so a page asked for during a rebuild is the old one, never half of the new; a
 //! build that fails leaves the old book up and says why, on the terminal and on the pages.
 
-use std::future::Future as _;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -59,7 +59,7 @@ impl Builds {
     /// one, until the page goes away.
     pub fn events(&self) -> Response<Body> {
         let news = News {
-            news: self.news.subscribe(),
+            waiting: next_news(self.news.subscribe()),
             keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
         };
         let mut response = Response::new(Either::Right(Either::Right(news)));
@@ -90,8 +90,16 @@ impl Builds {
 
 /// A page's stream of news about rebuilds.
 pub struct News {
-    news: watch::Receiver<Status>,
+    /// The wait for the next news; it owns the receiver and hands it back with the news.
+    waiting: Waiting,
     keep_alive: Pin<Box<Sleep>>,
+}
+
+type Waiting = Pin<Box<dyn Future<Output = Option<watch::Receiver<Status>>> + Send + Sync>>;
+
+/// Wait for the next change of the status (kept across polls, so the wake-up is not lost).
+fn next_news(mut news: watch::Receiver<Status>) -> Waiting {
+    Box::pin(async move { news.changed().await.ok().map(|()| news) })
 }
 
 impl hyper::body::Body for News {
@@ -103,14 +111,10 @@ impl hyper::body::Body for News {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let mut out = String::new();
-        let changed = {
-            let changed = self.news.changed();
-            tokio::pin!(changed);
-            changed.poll(cx)
-        };
-        match changed {
-            Poll::Ready(Ok(())) => {
-                let status = self.news.borrow_and_update().clone();
+        match self.waiting.as_mut().poll(cx) {
+            Poll::Ready(Some(mut news)) => {
+                let status = news.borrow_and_update().clone();
+                self.waiting = next_news(news);
                 match status.failed {
                     Some(why) => {
                         out.push_str("event: failed\n");
@@ -121,9 +125,11 @@ impl hyper::body::Body for News {
                     }
                     None => out.push_str(&format!("event: reload\ndata: {}\n\n", status.generation)),
                 }
+                // Wake again at once: the new wait must be polled to register.
+                cx.waker().wake_by_ref();
             }
             // The server is stopping.
-            Poll::Ready(Err(_)) => return Poll::Ready(None),
+            Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
         }
         if out.is_empty() && self.keep_alive.as_mut().poll(cx).is_ready() {
