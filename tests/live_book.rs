@@ -27,10 +27,8 @@ const BUILD_LIMIT: Duration = Duration::from_secs(180);
 
 /// A fresh folder for this test under target/tmp.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "live-{name}-{}",
-        std::process::id()
-    ));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("live-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("making a scratch folder");
     dir
@@ -161,7 +159,10 @@ impl Served {
             if left.is_empty() {
                 return;
             }
-            assert!(Instant::now() < deadline, "processes left running: {left:?}");
+            assert!(
+                Instant::now() < deadline,
+                "processes left running: {left:?}"
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -296,7 +297,10 @@ fn forged_requests_are_refused_and_limits_hold() {
         ),
         (
             "a foreign Host",
-            format!("Host: evil.example:{}\r\nX-Procbook-Token: {token}\r\n", served.port),
+            format!(
+                "Host: evil.example:{}\r\nX-Procbook-Token: {token}\r\n",
+                served.port
+            ),
             four,
         ),
         (
@@ -304,11 +308,7 @@ fn forged_requests_are_refused_and_limits_hold() {
             format!("Host: 127.0.0.1\r\nX-Procbook-Token: {token}\r\n"),
             four,
         ),
-        (
-            "no Host",
-            format!("X-Procbook-Token: {token}\r\n"),
-            four,
-        ),
+        ("no Host", format!("X-Procbook-Token: {token}\r\n"), four),
         (
             "a foreign Origin",
             format!("{ours}Origin: http://evil.example\r\n"),
@@ -319,7 +319,11 @@ fn forged_requests_are_refused_and_limits_hold() {
             format!("{ours}Origin: null\r\n"),
             four,
         ),
-        ("a command not in the book", ours.clone(), r#"{"command": "demo pool"}"#),
+        (
+            "a command not in the book",
+            ours.clone(),
+            r#"{"command": "demo pool"}"#,
+        ),
         (
             "extra arguments",
             ours.clone(),
@@ -330,7 +334,11 @@ fn forged_requests_are_refused_and_limits_hold() {
             ours.clone(),
             r#"{"command": "demo four; touch /tmp/procbook-pwned"}"#,
         ),
-        ("another command of the CLI", ours.clone(), r#"{"command": "book --serve"}"#),
+        (
+            "another command of the CLI",
+            ours.clone(),
+            r#"{"command": "book --serve"}"#,
+        ),
     ];
     for (what, headers, body) in &forged {
         let (code, _, said) = post_run(&served, headers, body);
@@ -362,7 +370,10 @@ fn forged_requests_are_refused_and_limits_hold() {
     let started = Instant::now();
     let (code, _, _) = exchange(
         served.port,
-        &format!("GET /{} HTTP/1.1\r\nHost: {host}\r\n\r\n", "a".repeat(1 << 20)),
+        &format!(
+            "GET /{} HTTP/1.1\r\nHost: {host}\r\n\r\n",
+            "a".repeat(1 << 20)
+        ),
     );
     assert!(
         code == 431 || code == 414 || code == 400 || code == 0,
@@ -489,8 +500,7 @@ fn idle_and_slow_clients_neither_stop_a_run_nor_slow_a_page() {
     let mut refused = 0;
     if limit >= need {
         let open_now = IDLE + SLOW;
-        let more: Vec<TcpStream> = (0..procbook::book::serve::MAX_CONNECTIONS - open_now
-            + extra)
+        let more: Vec<TcpStream> = (0..procbook::book::serve::MAX_CONNECTIONS - open_now + extra)
             .map(|_| connect())
             .collect();
         // The server closes each one it refuses as soon as it has accepted it.
@@ -502,7 +512,9 @@ fn idle_and_slow_clients_neither_stop_a_run_nor_slow_a_page() {
         );
         drop(more);
     } else {
-        eprintln!("\n*** SKIPPED the cap on connections: this process may open {limit} files ***\n");
+        eprintln!(
+            "\n*** SKIPPED the cap on connections: this process may open {limit} files ***\n"
+        );
     }
     dribbling.store(false, std::sync::atomic::Ordering::SeqCst);
     let _ = dribbler.join();
@@ -521,7 +533,10 @@ fn idle_and_slow_clients_neither_stop_a_run_nor_slow_a_page() {
     served.assert_only_server_left();
     let said = served.stop();
     assert!(
-        refused == 0 || said.iter().any(|l| l.contains("connections are open; refused")),
+        refused == 0
+            || said
+                .iter()
+                .any(|l| l.contains("connections are open; refused")),
         "{said:?}"
     );
 }
@@ -605,11 +620,18 @@ fn a_changed_chapter_is_rebuilt_and_pages_reload() {
     assert!(told, "no reload event after a chapter changed");
     let took = changed.elapsed();
     let (_, _, page) = get(&served, "/one.html");
-    assert!(page.contains("A sentence added"), "the page was not rebuilt");
+    assert!(
+        page.contains("A sentence added"),
+        "the page was not rebuilt"
+    );
     eprintln!("live_book reload: a changed chapter was rebuilt and announced in {took:?}");
 
     // A broken chapter keeps the last good build and says why.
-    std::fs::write(root.join("src/one.md"), "# One\n\n{{#procbook demo nosuch}}\n").unwrap();
+    std::fs::write(
+        root.join("src/one.md"),
+        "# One\n\n{{#procbook demo nosuch}}\n",
+    )
+    .unwrap();
     let mut failed = false;
     line.clear();
     while news.read_line(&mut line).unwrap_or(0) > 0 {
@@ -622,7 +644,10 @@ fn a_changed_chapter_is_rebuilt_and_pages_reload() {
     assert!(failed, "no word of the failed rebuild");
     let (code, _, page) = get(&served, "/one.html");
     assert_eq!(code, 200);
-    assert!(page.contains("A sentence added"), "the last good build is gone");
+    assert!(
+        page.contains("A sentence added"),
+        "the last good build is gone"
+    );
     drop(news);
     let said = served.stop();
     assert!(
@@ -647,7 +672,10 @@ fn the_repl_serves_the_book_until_ctrl_c() {
     assert_eq!(code, 200);
     assert!(page.contains("procbook-token"));
     let said = served.stop_repl();
-    assert!(said.iter().any(|l| l.contains("Stopped serving")), "{said:?}");
+    assert!(
+        said.iter().any(|l| l.contains("Stopped serving")),
+        "{said:?}"
+    );
 }
 
 impl Served {
@@ -731,7 +759,10 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
     let mut runs: Vec<BTreeSet<u32>> = Vec::new();
     for round in 1..=2 {
         let started = Instant::now();
-        browser.eval(&page, &format!("{cell}.querySelector('.procbook-run').click()"));
+        browser.eval(
+            &page,
+            &format!("{cell}.querySelector('.procbook-run').click()"),
+        );
         wait_for(
             &mut browser,
             &page,
@@ -739,7 +770,10 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
             Duration::from_secs(60),
         );
         let took = started.elapsed();
-        let live = browser.eval(&page, &format!("{cell}.querySelector('.procbook-live pre').innerText"));
+        let live = browser.eval(
+            &page,
+            &format!("{cell}.querySelector('.procbook-live pre').innerText"),
+        );
         let live = live.as_str().unwrap_or("").to_string();
         let caption = browser.eval(
             &page,
@@ -754,15 +788,31 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
             &page,
             &format!("getComputedStyle({cell}.querySelector('pre')).display"),
         );
-        assert_eq!(shown, json!("none"), "the captured output gives way to the live one");
+        assert_eq!(
+            shown,
+            json!("none"),
+            "the captured output gives way to the live one"
+        );
         let pids = pid_set(&live);
         assert_eq!(pids.len(), 4, "four processes, four PIDs: {live}");
-        assert!(pids.is_disjoint(&captured), "{pids:?} vs captured {captured:?}");
+        assert!(
+            pids.is_disjoint(&captured),
+            "{pids:?} vs captured {captured:?}"
+        );
         for earlier in &runs {
-            assert!(pids.is_disjoint(earlier), "run {round} reused PIDs: {pids:?}");
+            assert!(
+                pids.is_disjoint(earlier),
+                "run {round} reused PIDs: {pids:?}"
+            );
         }
-        eprintln!("live_book chromium: run {round} of demo four showed PIDs {pids:?} in {took:?} (captured {captured:?})");
+        eprintln!(
+            "live_book chromium: run {round} of demo four showed PIDs {pids:?} in {took:?} (captured {captured:?})"
+        );
         runs.push(pids);
+        browser.eval(
+            &page,
+            &format!("{cell}.scrollIntoView(); window.scrollBy(0, -60)"),
+        );
         browser.screenshot(&page, &shots.join(format!("live-07-run{round}.png")), false);
     }
     served.assert_only_server_left();
@@ -770,16 +820,31 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
     // Stop `demo gil` midway.
     browser.navigate(&page, &served.url("/03-the-gil.html"));
     let gil = r#"document.querySelector('.procbook-output[data-procbook-run="demo gil"]')"#;
-    browser.eval(&page, &format!("{gil}.querySelector('.procbook-run').click()"));
-    wait_for(
-        &mut browser,
+    browser.eval(
         &page,
-        &format!("({gil}.querySelector('.procbook-live pre') || {{}}).innerText?.includes('serial') === true"),
-        Duration::from_secs(60),
+        &format!("{gil}.querySelector('.procbook-run').click()"),
     );
-    let running = served.others();
-    assert!(!running.is_empty(), "demo gil should be running");
-    browser.eval(&page, &format!("{gil}.querySelector('.procbook-run').click()"));
+    // Midway: while its pool's workers run beside it (the main process and two or more).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let running = loop {
+        let running = served.others();
+        if running.len() >= 3 {
+            break running;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "demo gil never ran its pool: {running:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    };
+    let before = browser.eval(
+        &page,
+        &format!("{gil}.querySelector('.procbook-live pre').innerText"),
+    );
+    browser.eval(
+        &page,
+        &format!("{gil}.querySelector('.procbook-run').click()"),
+    );
     wait_for(
         &mut browser,
         &page,
@@ -789,9 +854,23 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
     let stopped = Instant::now();
     served.assert_only_server_left();
     eprintln!(
-        "live_book chromium: Stop on demo gil; its {} processes were gone {:?} later",
+        "live_book chromium: Stop on demo gil while {} of its processes ran; all gone {:?} \
+         later (it had shown {} lines)",
         running.len(),
-        stopped.elapsed()
+        stopped.elapsed(),
+        before.as_str().unwrap_or("").lines().count()
+    );
+    let caption = browser.eval(
+        &page,
+        &format!("{gil}.querySelector('.procbook-live-caption').innerText"),
+    );
+    assert!(
+        caption.as_str().unwrap_or("").contains("stopped after"),
+        "{caption}"
+    );
+    browser.eval(
+        &page,
+        &format!("{gil}.scrollIntoView(); window.scrollBy(0, -60)"),
     );
     browser.screenshot(&page, &shots.join("live-03-stopped.png"), false);
     let errors = browser.errors(&page);

@@ -334,10 +334,7 @@ async fn run_request(request: Request<Incoming>, server: &Server) -> Response<Bo
             );
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             headers.insert("x-procbook-cores", HeaderValue::from(started.cores));
-            if let Some(runtime) = started
-                .runtime
-                .and_then(|r| HeaderValue::from_str(&r).ok())
-            {
+            if let Some(runtime) = started.runtime.and_then(|r| HeaderValue::from_str(&r).ok()) {
                 headers.insert("x-procbook-runtime", runtime);
             }
             response
@@ -391,7 +388,10 @@ fn file(server: &Server, path: &str) -> Response<Body> {
 
 /// The page with `<meta name="procbook-token">` as the first thing in its head.
 fn with_token(page: Vec<u8>, token: &str) -> Vec<u8> {
-    let Some(at) = page.windows(6).position(|w| w.eq_ignore_ascii_case(b"<head>")) else {
+    let Some(at) = page
+        .windows(6)
+        .position(|w| w.eq_ignore_ascii_case(b"<head>"))
+    else {
         return page;
     };
     let meta = format!("\n<meta name=\"procbook-token\" content=\"{token}\">");

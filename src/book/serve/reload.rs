@@ -123,7 +123,9 @@ impl hyper::body::Body for News {
                         }
                         out.push('\n');
                     }
-                    None => out.push_str(&format!("event: reload\ndata: {}\n\n", status.generation)),
+                    None => {
+                        out.push_str(&format!("event: reload\ndata: {}\n\n", status.generation))
+                    }
                 }
                 // Wake again at once: the new wait must be polled to register.
                 cx.waker().wake_by_ref();

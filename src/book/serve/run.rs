@@ -466,7 +466,10 @@ mod tests {
             Path::new("/b/src"),
         );
         let names: Vec<&str> = commands.names().collect();
-        assert_eq!(names, ["demo pool --workers 3", "python3 python/x.py", "sys"]);
+        assert_eq!(
+            names,
+            ["demo pool --workers 3", "python3 python/x.py", "sys"]
+        );
         assert_eq!(
             commands.get("python3 python/x.py"),
             Some(&Runnable::Python {
