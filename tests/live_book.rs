@@ -740,6 +740,7 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
         .unwrap()
         .join("book-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    browser.clear_events();
     browser.navigate(&page, &served.url("/07-four-processes.html"));
 
     let cell = r#"document.querySelector('.procbook-output[data-procbook-run="demo four"]')"#;
