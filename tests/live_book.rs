@@ -880,3 +880,158 @@ fn chromium_runs_chapter_7_on_this_machine_and_stops_demo_gil() {
     assert_none_left(&browser_tag, GRACE);
     served.stop();
 }
+
+/// `cmd` with its open-file limit set to `n` (soft and hard, so the server cannot raise it).
+fn with_fd_limit(cmd: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn with_few_file_descriptors_the_extra_connections_are_refused_and_the_server_goes_on() {
+    let root = fixture_book("fds", FIXTURE);
+    let dest = scratch("fds-html");
+    let tag = tag("fds");
+    let mut cmd = procbook(&tag, &["book", "--serve", "--dest", dest.to_str().unwrap()]);
+    cmd.env("PROCBOOK_BOOK", &root);
+    with_fd_limit(&mut cmd, 64);
+    let served = Served::spawn(cmd, tag, None);
+    let token = token(&served);
+    // 64 files leave room for 16 connections after the server's reserve.
+    let held: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(("127.0.0.1", served.port)).expect("connecting"))
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    let refused = held.iter().filter(|s| closed(s)).count();
+    assert_eq!(refused, 24, "40 connections to a server that may hold 16");
+    drop(held);
+    // Closed connections give their places back; pages and runs go on.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(&served, "/one.html").0 != 200 {
+        assert!(Instant::now() < deadline, "no page after the crowd left");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let (code, _, body) = post_run(
+        &served,
+        &format!("Host: {}\r\nX-Procbook-Token: {token}\r\n", served.host()),
+        r#"{"command": "demo four"}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(events(&body).1.as_deref(), Some("0"), "{body}");
+    served.assert_only_server_left();
+    let said = served.stop();
+    assert!(
+        said.iter()
+            .any(|l| l.contains("connections are open; refused")),
+        "{said:?}"
+    );
+}
+
+/// Threads and processes of the user `uid`, now.
+fn threads_of(uid: u32) -> u64 {
+    let mut n = 0;
+    for pid in support::all_pids() {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+        };
+        if field("Uid:").and_then(|u| u.parse::<u32>().ok()) == Some(uid) {
+            n += field("Threads:").and_then(|t| t.parse().ok()).unwrap_or(1);
+        }
+    }
+    n
+}
+
+#[test]
+fn out_of_threads_a_run_is_refused_with_a_reason_and_nothing_panics() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("\n*** SKIPPED: needs root, to serve as `nobody` under a process limit ***\n");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let root = fixture_book("nproc", FIXTURE);
+    let dest = scratch("nproc-html");
+    for dir in [&dest, &root, &root.join("src")] {
+        std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let tag = tag("nproc");
+    let mut cmd = procbook(&tag, &["book", "--serve", "--dest", dest.to_str().unwrap()]);
+    cmd.env("PROCBOOK_BOOK", &root).env("HOME", &dest);
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    let served = Served::spawn(cmd, tag, None);
+    let token = token(&served);
+    let run = |served: &Served| {
+        post_run(
+            served,
+            &format!("Host: {}\r\nX-Procbook-Token: {token}\r\n", served.host()),
+            r#"{"command": "demo four"}"#,
+        )
+    };
+    // Only the server's own user may lower its limits here (root lacks CAP_SYS_RESOURCE in
+    // some containers), so `nobody` runs prlimit(1) on it.
+    let pid = served.child.id().to_string();
+    let set_limit = |soft: &str| {
+        let status = Command::new("setpriv")
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "prlimit",
+            ])
+            .args(["--pid", &pid, &format!("--nproc={soft}:")])
+            .status()
+            .expect("running setpriv prlimit");
+        assert!(status.success(), "prlimit --nproc={soft}: {status}");
+    };
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let before = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max processes"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the server's process limit")
+        .to_string();
+    // No room for one more thread or process: the run cannot start (fork fails); then room
+    // for its process but not its supervisor thread.
+    for room in [0, 1] {
+        let now = threads_of(NOBODY);
+        set_limit(&(now + room).to_string());
+        let (code, _, body) = run(&served);
+        assert_eq!(code, 503, "room for {room}: {body}");
+        assert!(body.contains("could not start"), "{body}");
+        eprintln!(
+            "live_book nproc: {now} threads of nobody, room for {room} more: {}",
+            body.trim()
+        );
+        served.assert_only_server_left();
+        // Pages need no thread.
+        assert_eq!(get(&served, "/one.html").0, 200);
+    }
+    set_limit(&before);
+    let (code, _, body) = run(&served);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(events(&body).1.as_deref(), Some("0"), "{body}");
+    served.stop();
+}

@@ -124,12 +124,12 @@ pub fn serve(dir: &Path, open: bool, out: Out) -> Result<()> {
         writeln!(out, "note: {e:#}")?;
     }
     let accepted = runtime.block_on(accept(listener, Arc::clone(&server), max_connections, out));
-    // Ctrl-C or a failure: stop watching, stop every run and reap it, then drop the open
-    // connections with the runtime.
+    // Ctrl-C or a failure: stop watching; drop the open connections with the runtime, which
+    // kills every run (a run's stream kills it when dropped); wait until each is reaped.
     drop(watcher);
+    drop(runtime);
     server.runs.stop_all(Duration::from_secs(5));
     server.builds.wait(Duration::from_secs(10));
-    drop(runtime);
     flush_log(&server, out);
     accepted?;
     writeln!(out, "Stopped serving the book.")?;
