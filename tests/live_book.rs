@@ -546,32 +546,36 @@ fn a_page_that_goes_away_stops_its_run() {
     let root = fixture_book("gone", FIXTURE);
     let served = Served::start("gone", Some(&root));
     let token = token(&served);
-    let body = r#"{"command": "demo gil"}"#;
-    let mut stream = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
+    // Start `demo gil` for a page and read until its first line of output.
+    let start_gil = || {
+        let body = r#"{"command": "demo gil"}"#;
+        let mut stream = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /api/run HTTP/1.1\r\nHost: {}\r\nX-Procbook-Token: {token}\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            served.host(),
+            body.len()
+        )
         .unwrap();
-    write!(
-        stream,
-        "POST /api/run HTTP/1.1\r\nHost: {}\r\nX-Procbook-Token: {token}\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        served.host(),
-        body.len()
-    )
-    .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    while reader.read_line(&mut line).unwrap() > 0 && !line.starts_with("data: ") {
-        line.clear();
-    }
-    assert!(line.starts_with("data: "), "no output before the end");
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 0 && !line.starts_with("data: ") {
+            line.clear();
+        }
+        assert!(line.starts_with("data: "), "no output before the end");
+        reader
+    };
+    let first = start_gil();
     assert!(
         !served.others().is_empty(),
         "demo gil should be running now"
     );
     let running = served.others();
-    drop(reader);
-    drop(stream);
+    drop(first);
     let gone = Instant::now();
     served.assert_only_server_left();
     eprintln!(
@@ -579,6 +583,32 @@ fn a_page_that_goes_away_stops_its_run() {
         running.len(),
         gone.elapsed()
     );
+
+    // Four runs at once, and a fifth is turned away until one ends.
+    let four: Vec<_> = (0..procbook::book::serve::run::MAX_RUNS)
+        .map(|_| start_gil())
+        .collect();
+    let (code, _, said) = post_run(
+        &served,
+        &format!("Host: {}\r\nX-Procbook-Token: {token}\r\n", served.host()),
+        r#"{"command": "demo four"}"#,
+    );
+    assert_eq!(code, 429, "{said}");
+    drop(four);
+    served.assert_only_server_left();
+    let deadline = Instant::now() + GRACE;
+    loop {
+        let (code, _, _) = post_run(
+            &served,
+            &format!("Host: {}\r\nX-Procbook-Token: {token}\r\n", served.host()),
+            r#"{"command": "demo four"}"#,
+        );
+        if code == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runs stayed busy: {code}");
+        thread::sleep(Duration::from_millis(20));
+    }
     served.stop();
 }
 
