@@ -530,7 +530,7 @@ fn the_preprocessor_speaks_mdbooks_protocol() {
     };
     let content = &chapter.content;
     assert!(
-        content.contains("<div class=\"procbook-output\">"),
+        content.contains("<div class=\"procbook-output\" data-procbook-run=\"demo process\">"),
         "{content}"
     );
     assert!(content.contains("[Process-1 pid "), "{content}");
