@@ -146,8 +146,13 @@ pub struct Runs {
 }
 
 impl Runs {
-    /// Start `runnable` if fewer than [`MAX_RUNS`] are going.
+    /// Start `runnable` if fewer than [`MAX_RUNS`] are going; stop it after [`LIMIT`].
     pub fn start(&self, runnable: &Runnable) -> Result<Started, Refused> {
+        self.start_for(runnable, LIMIT)
+    }
+
+    /// Start `runnable` if fewer than [`MAX_RUNS`] are going; stop it after `limit`.
+    fn start_for(&self, runnable: &Runnable, limit: Duration) -> Result<Started, Refused> {
         let going = self.going.fetch_add(1, Ordering::SeqCst);
         let slot = Slot(Arc::clone(&self.going));
         if going >= MAX_RUNS {
@@ -166,7 +171,7 @@ impl Runs {
             handles.push(Arc::downgrade(&group));
         }
         Ok(Started {
-            events: Events::new(lines, group),
+            events: Events::new(lines, group, limit),
             cores: super::super::capture::cores(),
             runtime,
         })
@@ -366,17 +371,19 @@ pub struct Events {
     group: Arc<Group>,
     keep_alive: Pin<Box<Sleep>>,
     deadline: Pin<Box<Sleep>>,
+    limit: Duration,
     over_time: bool,
     done: bool,
 }
 
 impl Events {
-    fn new(lines: mpsc::Receiver<Message>, group: Arc<Group>) -> Events {
+    fn new(lines: mpsc::Receiver<Message>, group: Arc<Group>, limit: Duration) -> Events {
         Events {
             lines,
             group,
             keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
-            deadline: Box::pin(tokio::time::sleep(LIMIT)),
+            deadline: Box::pin(tokio::time::sleep(limit)),
+            limit,
             over_time: false,
             done: false,
         }
@@ -434,7 +441,7 @@ impl Body for Events {
             self.group.kill();
             out.push_str(&format!(
                 "event: stopped\ndata: ran past {}s, so it was stopped\n\n",
-                LIMIT.as_secs()
+                self.limit.as_secs_f64()
             ));
         }
         if out.is_empty() && self.keep_alive.as_mut().poll(cx).is_ready() {
@@ -479,6 +486,61 @@ mod tests {
         );
         assert_eq!(commands.get("demo pool"), None);
         assert_eq!(commands.get("demo pool --workers 3 ; rm -rf /"), None);
+    }
+
+    #[test]
+    fn a_run_past_its_time_limit_is_stopped_and_reaped() {
+        if super::super::super::capture::python_version().is_none() {
+            eprintln!("\n*** SKIPPED: no python3 to run a script that outlives its limit ***\n");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("procbook-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("slow.py"),
+            "import os, time\nprint('pid', os.getpid(), flush=True)\ntime.sleep(60)\n",
+        )
+        .unwrap();
+        let runnable = Runnable::Python {
+            dir: dir.clone(),
+            file: "slow.py".into(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let runs = Runs::default();
+        let started = Instant::now();
+        let body = runtime.block_on(async {
+            use http_body_util::BodyExt;
+            let started = runs
+                .start_for(&runnable, Duration::from_millis(500))
+                .unwrap_or_else(|_| panic!("the run did not start"));
+            started.events.collect().await.unwrap().to_bytes()
+        });
+        let took = started.elapsed();
+        let _ = std::fs::remove_dir_all(&dir);
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.starts_with("data: pid "), "{body}");
+        assert!(
+            body.contains("event: stopped\ndata: ran past 0.5s"),
+            "{body}"
+        );
+        // SIGKILL is signal 9: 128 + 9, as a shell says it.
+        assert!(body.ends_with("event: done\ndata: 137\n\n"), "{body}");
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        let pid: i32 = body["data: pid ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Reaped: not even a zombie is left.
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} is left"
+        );
+        assert_eq!(runs.going.load(Ordering::SeqCst), 0);
     }
 
     #[test]
