@@ -94,6 +94,8 @@
                 var code = el('code', 'language-text');
                 pre.appendChild(code);
                 var caption = el('p', 'procbook-caption procbook-live-caption');
+                // Screen readers hear how the run went, not every line of it.
+                caption.setAttribute('aria-live', 'polite');
                 box.append(pre, caption);
                 cell.appendChild(box);
                 live = { box: box, code: code, caption: caption };
