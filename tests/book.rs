@@ -530,7 +530,7 @@ fn the_preprocessor_speaks_mdbooks_protocol() {
     };
     let content = &chapter.content;
     assert!(
-        content.contains("<div class=\"procbook-output\">"),
+        content.contains("<div class=\"procbook-output\" data-procbook-run=\"demo process\">"),
         "{content}"
     );
     assert!(content.contains("[Process-1 pid "), "{content}");
@@ -559,7 +559,11 @@ fn get(port: u16, path: &str) -> (String, String) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));

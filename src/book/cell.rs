@@ -27,19 +27,28 @@ pub fn output(command: &str, captured: &Captured) -> String {
     let fence = fence_for(output);
     let output = shield(output);
     format!(
-        "<div class=\"procbook-output\">\n\n{fence}text\n{output}\n{fence}\n\n\
-         <p class=\"procbook-caption\">{caption}</p>\n\n</div>\n"
+        "<div class=\"procbook-output\" {}>\n\n{fence}text\n{output}\n{fence}\n\n\
+         <p class=\"procbook-caption\">{caption}</p>\n\n</div>\n",
+        run_attribute(command)
     )
 }
 
 /// In place of a Python cell's output when the book was built without `python3`.
 pub fn no_python(command: &str) -> String {
     format!(
-        "<div class=\"procbook-output procbook-missing\">\n\n<p class=\"procbook-caption\">\
+        "<div class=\"procbook-output procbook-missing\" {}>\n\n<p class=\"procbook-caption\">\
          No output here: <code>python3</code> was not installed when this book was built. \
          Run <code>{}</code> from <code>book/src</code> to see it.</p>\n\n</div>\n",
+        run_attribute(command),
         escape(command)
     )
+}
+
+/// `data-procbook-run="demo four"`: what the served book's "Run on my machine" asks the
+/// server to run for this cell (book/theme/live.js; src/book/serve/run.rs).
+fn run_attribute(command: &str) -> String {
+    let run = command.strip_prefix("procbook ").unwrap_or(command);
+    format!("data-procbook-run=\"{}\"", escape(run))
 }
 
 /// The "Try it" line: the same command for the terminal and for the REPL.
