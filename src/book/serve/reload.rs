@@ -248,7 +248,8 @@ fn rebuild(root: &Path, server: &Server) -> Result<()> {
     let dir = &server.dir;
     let next = sibling(dir, "next");
     let old = sibling(dir, "old");
-    let _ = std::fs::remove_dir_all(&next);
+    // No blind removal first: `book::build` empties a leftover build of ours and refuses a
+    // folder procbook did not write, whatever its name.
     let built = crate::book::build(root, &next);
     if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&next);
