@@ -70,7 +70,8 @@ fn unknown_commands_suggest_the_closest() {
 
 #[test]
 fn bad_options_say_what_is_allowed() {
-    let demo_usage = "(usage: demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE])";
+    let demo_usage =
+        "(usage: demo [NAME] [--workers N] [--chunksize K] [--json] [--engine ENGINE])";
     let cases = [
         (
             "demo pool --frob",

@@ -69,7 +69,10 @@ impl PoolSide {
                 self.squares = pool.map_chunked(&SQUARE, self.items.clone(), self.chunksize())?;
                 self.times.first = Some(started.elapsed().as_secs_f64());
                 for event in self.events.try_iter() {
-                    if let Event::ChunkDone { name, pid, items } = event {
+                    if let Event::ChunkDone {
+                        name, pid, items, ..
+                    } = event
+                    {
                         self.chunks.push((name, pid, items));
                     }
                 }
