@@ -350,14 +350,15 @@ fn print_table(r: &Report, out: Out) -> Result<()> {
     Ok(())
 }
 
-/// Every float in `value` to two decimals (measured figures carry no more, and binary
-/// floats print such as 505.14500000000004 otherwise): for the JSON writer only.
+/// Every float in `value` to four significant digits (measured figures carry no more, and
+/// binary floats print such as 505.14500000000004 otherwise; a fixed two decimals would turn
+/// 0.042 µs per item into 0.04): for the JSON writer only.
 fn round_floats(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Number(n) if n.is_f64() => {
             if let Some(rounded) = n
                 .as_f64()
-                .map(|f| (f * 100.0).round() / 100.0)
+                .map(significant)
                 .and_then(serde_json::Number::from_f64)
             {
                 *n = rounded;
@@ -369,12 +370,33 @@ fn round_floats(value: &mut serde_json::Value) {
     }
 }
 
+/// `f` to four significant digits, dividing by a power of ten held exactly (`1e3`, not
+/// `0.001`) so the result prints as the short decimal it is.
+fn significant(f: f64) -> f64 {
+    if f == 0.0 || !f.is_finite() {
+        return f;
+    }
+    let decimals = 3 - f.abs().log10().floor() as i32;
+    if decimals >= 0 {
+        let scale = 10f64.powi(decimals);
+        (f * scale).round() / scale
+    } else {
+        let scale = 10f64.powi(-decimals);
+        (f / scale).round() * scale
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn json_floats_are_rounded() {
-        let mut v = serde_json::json!({"a": 505.14500000000004, "b": [1.0, 2], "c": "x"});
+        let mut v = serde_json::json!({
+            "a": 505.14500000000004, "b": [1.0, 2], "c": "x", "d": 0.068312, "e": 123456.7
+        });
         super::round_floats(&mut v);
-        assert_eq!(v.to_string(), r#"{"a":505.15,"b":[1.0,2],"c":"x"}"#);
+        assert_eq!(
+            v.to_string(),
+            r#"{"a":505.1,"b":[1.0,2],"c":"x","d":0.06831,"e":123500.0}"#
+        );
     }
 }

@@ -58,13 +58,14 @@ fn bench_json_has_every_figure() {
     ] {
         positive(py, key);
     }
-    // The ratio is the two figures of this run, not a separate measurement.
+    // The ratio is the two figures of this run, not a separate measurement (each figure is
+    // printed to four significant digits, so they agree to within that rounding).
     positive(&report, "task_million_vs_python");
     let ratio =
         report["task_million_us"].as_f64().unwrap() / py["task_million_us"].as_f64().unwrap();
     let reported = report["task_million_vs_python"].as_f64().unwrap();
     assert!(
-        (ratio - reported).abs() < 1e-9 * ratio.max(1.0),
+        (ratio - reported).abs() <= 2e-3 * ratio,
         "{ratio} vs {reported}"
     );
     for method in ["fork", "forkserver", "spawn"] {

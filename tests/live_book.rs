@@ -1006,12 +1006,14 @@ fn out_of_threads_a_run_is_refused_with_a_reason_and_nothing_panics() {
     }
     let root = fixture_book("nproc", FIXTURE);
     let dest = scratch("nproc-html");
-    for dir in [&dest, &root, &root.join("src")] {
+    // A home of its own: `book --dest` refuses to build into the home folder.
+    let home = scratch("nproc-home");
+    for dir in [&dest, &home, &root, &root.join("src")] {
         std::os::unix::fs::chown(dir, Some(USER), Some(USER)).unwrap();
     }
     let tag = tag("nproc");
     let mut cmd = procbook(&tag, &["book", "--serve", "--dest", dest.to_str().unwrap()]);
-    cmd.env("PROCBOOK_BOOK", &root).env("HOME", &dest);
+    cmd.env("PROCBOOK_BOOK", &root).env("HOME", &home);
     {
         use std::os::unix::process::CommandExt;
         cmd.uid(USER).gid(USER);
