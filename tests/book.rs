@@ -795,3 +795,139 @@ fn chromium_shows_every_chapter_with_output_search_and_no_errors() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// What a page's layout gets wrong at the current viewport, as one line each: side by side
+/// not side by side (when `columns`), code or output wider than its box with no sideways
+/// scroll, a block wider than the page, an output line wrapped, a "Try it" command broken.
+const LAYOUT_PROBE: &str = r#"((columns) => {
+  const bad = [];
+  const where = (e) => {
+    const h = e.closest('main') && [...e.closest('main').querySelectorAll('h1, h2, h3')]
+      .filter(x => x.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
+    return (h ? h.textContent.trim().slice(0, 40) : 'top') + ': ';
+  };
+  const page = document.documentElement;
+  if (page.scrollWidth > innerWidth + 1) bad.push(`the page scrolls sideways (${page.scrollWidth} > ${innerWidth})`);
+  document.querySelectorAll('.side-by-side').forEach((s) => {
+    const cols = [...s.children].map(c => c.getBoundingClientRect());
+    if (columns && (cols.length !== 2 || Math.abs(cols[0].top - cols[1].top) > 1 || cols[1].left <= cols[0].right))
+      bad.push(where(s) + 'Python and Rust are stacked, not side by side');
+    if (!columns && cols.length === 2 && cols[1].top <= cols[0].top && innerWidth < 700)
+      bad.push(where(s) + 'side by side on a phone');
+    const outs = [...s.children].map(c => c.querySelector(':scope > .procbook-output pre'));
+    if (columns && outs[0] && outs[1]) {
+      const [a, b] = outs.map(o => o.getBoundingClientRect().top);
+      if (Math.abs(a - b) > 1) bad.push(where(s) + `the two outputs start ${Math.round(Math.abs(a - b))}px apart`);
+    }
+  });
+  document.querySelectorAll('main pre, main pre > code').forEach((e) => {
+    const box = e.getBoundingClientRect();
+    const parent = e.parentElement.getBoundingClientRect();
+    if (box.right > parent.right + 1 && e.tagName === 'PRE') bad.push(where(e) + `a ${e.tagName.toLowerCase()} sticks out of its box by ${Math.round(box.right - parent.right)}px`);
+    const o = getComputedStyle(e).overflowX;
+    if (e.scrollWidth > e.clientWidth + 1 && o !== 'auto' && o !== 'scroll')
+      bad.push(where(e) + `a ${e.tagName.toLowerCase()} clips ${e.scrollWidth - e.clientWidth}px with no scroll (overflow-x: ${o})`);
+  });
+  document.querySelectorAll('.procbook-output pre > code').forEach((c) => {
+    const lines = c.textContent.replace(/\n$/, '').split('\n').length;
+    const r = document.createRange();
+    r.selectNodeContents(c);
+    const tops = new Set([...r.getClientRects()].filter(x => x.height > 0).map(x => Math.round(x.top)));
+    if (tops.size > lines) bad.push(where(c) + `an output of ${lines} lines shows as ${tops.size}: lines wrap`);
+  });
+  document.querySelectorAll('.procbook-try code').forEach((c) => {
+    const r = document.createRange();
+    r.selectNodeContents(c);
+    const tops = new Set([...r.getClientRects()].filter(x => x.height > 0).map(x => Math.round(x.top)));
+    if (tops.size > 1) bad.push(where(c) + `the command \`${c.textContent}\` is broken over ${tops.size} lines`);
+  });
+  return bad;
+})"#;
+
+#[test]
+fn chromium_layout_holds_at_1280_1920_and_390_px() {
+    let Some(exe) = chromium::find() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is not installed, and CI must run the browser test");
+        }
+        eprintln!("\n\n*** SKIPPED: chromium not installed (apt-get install chromium) ***\n\n");
+        return;
+    };
+    let built = built();
+    let shots = screenshots();
+    let profile = scratch("chromium-layout");
+    let tag = tag("chromium-layout");
+    let mut browser = chromium::Browser::launch(&exe, &profile, (TAG_ENV, &tag));
+    let mut problems = Vec::new();
+    let mut looked = 0;
+    // (width, height, side by side expected, sidebar expected open)
+    for (width, height, columns, sidebar) in [
+        (1280, 900, true, true),
+        (1920, 1080, true, true),
+        (390, 844, false, false),
+    ] {
+        let page = browser.new_page(width, height);
+        for (_, file) in summary() {
+            let html = html_name(&file);
+            browser.navigate(
+                &page,
+                &format!("file://{}", built.dest.join(&html).display()),
+            );
+            let open = browser.eval(
+                &page,
+                "document.documentElement.classList.contains('sidebar-visible')",
+            );
+            if open != serde_json::json!(sidebar) {
+                problems.push(format!(
+                    "{html} at {width}px: the sidebar is {} (expected {})",
+                    if open == serde_json::json!(true) {
+                        "open"
+                    } else {
+                        "closed"
+                    },
+                    if sidebar { "open" } else { "closed" }
+                ));
+            }
+            let found = browser.eval(&page, &format!("{LAYOUT_PROBE}({columns})"));
+            for line in found.as_array().into_iter().flatten() {
+                problems.push(format!(
+                    "{html} at {width}px: {}",
+                    line.as_str().unwrap_or("?")
+                ));
+            }
+            looked += 1;
+        }
+        // Screenshots to look at: chapter 6's side by side in light and navy.
+        for theme in ["light", "navy"] {
+            // mdBook keeps the reader's theme in localStorage and applies it (with the
+            // matching highlighter) as the page loads.
+            let url = format!(
+                "file://{}",
+                built.dest.join("06-creating-a-pool.html").display()
+            );
+            browser.eval(
+                &page,
+                &format!("localStorage.setItem('mdbook-theme', '{theme}')"),
+            );
+            browser.navigate(&page, &url);
+            browser.eval(
+                &page,
+                "(() => { const s = document.querySelector('.side-by-side'); \
+                 s.scrollIntoView(); window.scrollBy(0, -60); })()",
+            );
+            browser.screenshot(
+                &page,
+                &shots.join(format!("layout-{width}-{theme}.png")),
+                false,
+            );
+        }
+    }
+    browser.close();
+    assert_none_left(&tag, Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(&profile);
+    eprintln!(
+        "{looked} pages measured; screenshots layout-*.png in {}",
+        shots.display()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
