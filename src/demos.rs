@@ -200,34 +200,39 @@ pub fn list(out: Out) -> Result<()> {
 /// Print one engine event the way every demo shows it: tagged with the process's name and PID.
 pub fn show_event(out: Out, event: &Event) -> Result<()> {
     match event {
-        Event::Started { name, pid } => writeln!(out, "{} started", term::tag(name, *pid))?,
+        Event::Started { name, pid, .. } => writeln!(out, "{} started", term::tag(name, *pid))?,
         Event::Output {
             name,
             pid,
             stream: Stream::Stdout,
             line,
+            ..
         } => writeln!(out, "{} {line}", term::tag(name, *pid))?,
         Event::Output {
             name,
             pid,
             stream: Stream::Stderr,
             line,
+            ..
         } => writeln!(out, "{} stderr: {line}", term::tag(name, *pid))?,
-        Event::ChunkDone { name, pid, items } => writeln!(
+        Event::ChunkDone {
+            name, pid, items, ..
+        } => writeln!(
             out,
             "{} finished items {}..{}",
             term::tag(name, *pid),
             items.start,
             items.end
         )?,
-        Event::Exited { name, pid, exit } => {
-            writeln!(out, "{} ended: {exit}", term::tag(name, *pid))?
-        }
+        Event::Exited {
+            name, pid, exit, ..
+        } => writeln!(out, "{} ended: {exit}", term::tag(name, *pid))?,
         Event::Replaced {
             old,
             old_pid,
             name,
             pid,
+            ..
         } => writeln!(
             out,
             "{} replaced {old} (pid {old_pid})",

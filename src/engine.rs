@@ -8,6 +8,7 @@
 
 pub mod cancel;
 pub mod child;
+pub mod clock;
 pub mod error;
 pub mod event;
 pub mod guard;
@@ -16,6 +17,7 @@ pub mod process;
 pub mod task;
 pub mod wire;
 
+pub use clock::Stamp;
 pub use error::{Error, Result};
 pub use event::{Event, Exit, Stream};
 pub use guard::{ProcessInfo, current_process, guard};

@@ -256,6 +256,7 @@ fn an_aborted_worker_is_reported_and_replaced() {
             old_pid,
             name,
             pid,
+            ..
         } => Some((old.clone(), *old_pid, name.clone(), *pid)),
         _ => None,
     });
@@ -538,4 +539,62 @@ fn worker_counts_outside_the_range_are_refused() {
             Ok(_) => panic!("{n} workers accepted"),
         }
     }
+}
+
+#[test]
+fn event_stamps_put_spawn_before_chunk_before_exit_on_one_clock() {
+    use procbook::engine::Stamp;
+    let before = Stamp::now();
+    let (tx, events) = mpsc::channel();
+    let pool = Pool::builder()
+        .workers(2)
+        .program(BIN)
+        .events(&tx)
+        .start()
+        .expect("starting a pool");
+    drop(tx);
+    let naps: Vec<u64> = vec![20, 5, 20, 5, 20, 5];
+    assert_eq!(pool.map_chunked(&SLEEP_MS, naps.clone(), 1).unwrap(), naps);
+    let pids = pids(&pool);
+    pool.shutdown();
+    let after = Stamp::now();
+    let events: Vec<Event> = events.try_iter().collect();
+    let mut chunks = 0;
+    for pid in pids {
+        let started = events.iter().find_map(|e| match e {
+            Event::Started { pid: p, at, .. } if *p == pid => Some(*at),
+            _ => None,
+        });
+        let exited = events.iter().find_map(|e| match e {
+            Event::Exited { pid: p, at, .. } if *p == pid => Some(*at),
+            _ => None,
+        });
+        let (Some(started), Some(exited)) = (started, exited) else {
+            panic!("worker {pid} lacks a Started or Exited event: {events:?}");
+        };
+        assert!(before <= started && exited <= after, "{events:?}");
+        let mut last_end = started;
+        for e in &events {
+            if let Event::ChunkDone {
+                pid: p,
+                items,
+                started: begun,
+                at,
+                ..
+            } = e
+                && *p == pid
+            {
+                chunks += 1;
+                // One worker runs its chunks one after another, each after its spawn.
+                assert!(last_end <= *begun, "chunk {items:?} began before {last_end:?}");
+                assert!(begun <= at, "chunk {items:?} ended before it began");
+                // The worker's clock is the parent's: a 20 ms nap shows as at least 20 ms.
+                let nap = Duration::from_millis(naps[items.start]);
+                assert!(at.since(*begun) >= nap, "chunk {items:?}: {:?}", at.since(*begun));
+                last_end = *at;
+            }
+        }
+        assert!(last_end <= exited, "worker {pid} exited before its last chunk ended");
+    }
+    assert_eq!(chunks, naps.len(), "one ChunkDone per chunk: {events:?}");
 }

@@ -72,7 +72,9 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     let mut failed = Vec::new();
     for event in rx {
         match &event {
-            Event::ChunkDone { name, pid, items } => {
+            Event::ChunkDone {
+                name, pid, items, ..
+            } => {
                 let n = ITEMS[items.start];
                 writeln!(out, "{} abort_on({n}) done", term::tag(name, *pid))?;
                 continue;
@@ -90,6 +92,7 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
                 name,
                 pid,
                 exit: Exit::Signal(_),
+                ..
             } if !thread_part => died = Some((name.clone(), *pid)),
             Event::Replaced { name, pid, .. } => replaced = Some((name.clone(), *pid)),
             _ => {}

@@ -589,7 +589,10 @@ fn python_rows(n: usize, out: Out) -> Result<Option<PythonSummary>> {
 fn show_workers(out: Out, events: mpsc::Receiver<Event>) -> Result<()> {
     let mut done = Vec::new();
     for event in events {
-        if let Event::ChunkDone { name, pid, items } = event {
+        if let Event::ChunkDone {
+            name, pid, items, ..
+        } = event
+        {
             done.push((
                 items.start,
                 format!("{} part {}", term::tag(&name, pid), items.start + 1),

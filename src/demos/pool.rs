@@ -33,6 +33,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
             name,
             pid,
             items: range,
+            ..
         } = &event
         {
             busy.insert(name.clone());

@@ -14,6 +14,7 @@ use std::sync::mpsc::{self, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::clock::Stamp;
 use super::error::{Error, Result};
 use super::event::{Event, Stream};
 
@@ -65,6 +66,8 @@ pub struct Spawned {
     pub requests: BufWriter<ChildStdin>,
     pub replies: io::PipeReader,
     pub output: Drained,
+    /// Just after the spawn returned: the child exists and runs this program.
+    pub at: Stamp,
 }
 
 /// Lets the caller wait until a child's output has all been read, so that a process's last
@@ -133,6 +136,7 @@ pub fn spawn(
         drop(reply_writer); // the worker holds the only write end now, so its exit is our EOF
         spawned.map_err(fail)?
     };
+    let at = Stamp::now();
     let pid = child.id();
     let stdin = child
         .stdin
@@ -165,6 +169,7 @@ pub fn spawn(
         requests: BufWriter::new(stdin),
         replies,
         output,
+        at,
     })
 }
 
@@ -216,6 +221,7 @@ fn forward_lines(
                             pid,
                             stream: which,
                             line,
+                            at: Stamp::now(),
                         };
                         if events.send(event).is_err() {
                             break;

@@ -5,6 +5,8 @@ use std::ops::Range;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
+use super::clock::Stamp;
+
 /// How a process ended, in Python's terms: an exit code, or the signal that killed it
 /// (`Process.exitcode` is `-N` for signal N).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,31 +56,42 @@ pub enum Stream {
     Stderr,
 }
 
-/// One thing that happened in a process or pool, tagged with who did it.
+/// One thing that happened in a process or pool, tagged with who did it and when (`at`, on
+/// the machine-wide monotonic clock, so events from different processes share one time line).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A worker or process is up.
-    Started { name: String, pid: u32 },
-    /// A line the child printed.
+    /// A worker or process is up: `at` is just after the spawn returned.
+    Started { name: String, pid: u32, at: Stamp },
+    /// A line the child printed; `at` is when the parent read it.
     Output {
         name: String,
         pid: u32,
         stream: Stream,
         line: String,
+        at: Stamp,
     },
-    /// A pool worker finished a chunk: the items at `items` of the input.
+    /// A pool worker finished a chunk: the items at `items` of the input. Both stamps are
+    /// taken in the worker, around the chunk's run, and travel back in its reply.
     ChunkDone {
         name: String,
         pid: u32,
         items: Range<usize>,
+        started: Stamp,
+        at: Stamp,
     },
-    /// A worker or process ended and was reaped.
-    Exited { name: String, pid: u32, exit: Exit },
+    /// A worker or process ended; `at` is when it was reaped.
+    Exited {
+        name: String,
+        pid: u32,
+        exit: Exit,
+        at: Stamp,
+    },
     /// A dead worker's place was taken by a new one.
     Replaced {
         old: String,
         old_pid: u32,
         name: String,
         pid: u32,
+        at: Stamp,
     },
 }

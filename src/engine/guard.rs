@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::child::{NAME_ENV, PARENT_ENV, ROLE_ENV, Role, WIRE_ENV};
+use super::clock::Stamp;
 use super::task::{self, Registry};
 use super::wire::{Reply, Request, read_frame, write_frame};
 
@@ -76,15 +77,20 @@ fn serve(role: Role, registry: &Registry) -> i32 {
                 return 2;
             }
         };
+        let started = Stamp::now();
         let results: Vec<Result<Value, String>> = items
             .into_iter()
             .map(|item| run_one(registry, &task, item))
             .collect();
+        let finished = Stamp::now();
         let failed = results.iter().any(Result::is_err);
         let _ = io::stdout().flush();
-        if write_frame(&mut replies, &Reply::done(chunk, results))
-            .and_then(|()| replies.flush())
-            .is_err()
+        if write_frame(
+            &mut replies,
+            &Reply::done(chunk, results, started, finished),
+        )
+        .and_then(|()| replies.flush())
+        .is_err()
         {
             return 2; // the parent stopped listening
         }

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::cancel;
 use super::child::{self, Drained, Role, Spawned};
+use super::clock::Stamp;
 use super::error::{Error, Result};
 use super::event::{Event, Exit};
 use super::process::OUTPUT_GRACE;
@@ -586,6 +587,7 @@ impl Dispatcher {
             requests,
             mut replies,
             output,
+            at,
         } = child::spawn(&self.program, Role::Pool, &name, self.events.as_ref())?;
         let to_self = self.to_self.clone();
         let reader = thread::Builder::new()
@@ -624,7 +626,7 @@ impl Dispatcher {
                 reason: e.to_string(),
             });
         }
-        self.emit(Event::Started { name, pid });
+        self.emit(Event::Started { name, pid, at });
         self.workers.push(worker);
         Ok(())
     }
@@ -675,6 +677,8 @@ impl Dispatcher {
             chunk,
             values,
             failed,
+            started,
+            finished,
         } = reply;
         let Some(worker) = self.worker(serial) else {
             return;
@@ -701,7 +705,13 @@ impl Dispatcher {
         }
         // The event first: whoever gets the results can count on having been told who did them.
         let items = job.first..job.first + results.len();
-        self.emit(Event::ChunkDone { name, pid, items });
+        self.emit(Event::ChunkDone {
+            name,
+            pid,
+            items,
+            started,
+            at: finished,
+        });
         self.settle(map, job, results);
     }
 
@@ -711,11 +721,12 @@ impl Dispatcher {
             return;
         };
         let mut worker = self.workers.swap_remove(index);
-        let exit = worker.reap();
+        let (exit, at) = worker.reap();
         self.emit(Event::Exited {
             name: worker.name.clone(),
             pid: worker.pid,
             exit,
+            at,
         });
         // The oldest chunk was running and fails; the ones queued behind it never started,
         // so they go back to the front of the queue for another worker.
@@ -743,6 +754,7 @@ impl Dispatcher {
                         old_pid: worker.pid,
                         name: new.name.clone(),
                         pid: new.pid,
+                        at: Stamp::now(),
                     };
                     self.emit(event);
                 }
@@ -791,11 +803,12 @@ impl Dispatcher {
             let _ = write_frame(&mut w.requests, &Request::Exit).and_then(|()| w.requests.flush());
         }
         for mut w in std::mem::take(&mut self.workers) {
-            let exit = w.reap();
+            let (exit, at) = w.reap();
             self.emit(Event::Exited {
                 name: w.name.clone(),
                 pid: w.pid,
                 exit,
+                at,
             });
         }
     }
@@ -803,7 +816,7 @@ impl Dispatcher {
     /// Abrupt end: kill and reap every worker, and fail all work with `error`.
     fn stop_all(&mut self, error: Error) {
         for mut w in std::mem::take(&mut self.workers) {
-            let exit = w.kill_and_reap();
+            let (exit, at) = w.kill_and_reap();
             for running in std::mem::take(&mut w.running) {
                 let failures = running.job.failures(&error);
                 self.settle(running.map, running.job, failures);
@@ -812,6 +825,7 @@ impl Dispatcher {
                 name: w.name.clone(),
                 pid: w.pid,
                 exit,
+                at,
             });
         }
         self.fail_pending(&error);
@@ -902,17 +916,19 @@ impl Worker {
         let _ = self.child.kill();
     }
 
-    fn kill_and_reap(&mut self) -> Exit {
+    fn kill_and_reap(&mut self) -> (Exit, Stamp) {
         let _ = self.child.kill();
         self.reap()
     }
 
-    fn reap(&mut self) -> Exit {
+    /// Wait for it to end: how it ended, and when it was reaped.
+    fn reap(&mut self) -> (Exit, Stamp) {
         let exit = match self.child.wait() {
             Ok(status) => Exit::from_status(status),
             Err(_) => Exit::Code(-1),
         };
+        let at = Stamp::now();
         self.output.wait(OUTPUT_GRACE);
-        exit
+        (exit, at)
     }
 }

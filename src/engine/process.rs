@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::cancel;
 use super::child::{self, Drained, Role, Spawned};
+use super::clock::Stamp;
 use super::error::{Error, Result};
 use super::event::{Event, Exit};
 use super::task::Task;
@@ -59,6 +60,7 @@ impl ProcessBuilder {
             mut requests,
             replies,
             output,
+            at,
         } = child::spawn(&program, Role::Process, &name, self.events.as_ref())?;
         let process = Process {
             name,
@@ -72,6 +74,7 @@ impl ProcessBuilder {
         process.emit(Event::Started {
             name: process.name.clone(),
             pid,
+            at,
         });
         let request = Request::Run {
             chunk: 0,
@@ -224,13 +227,16 @@ impl Process {
         exit
     }
 
+    /// Note how it ended; called just after it was reaped.
     fn record(&mut self, exit: Exit) {
+        let at = Stamp::now();
         self.exit = Some(exit);
         self.output.wait(OUTPUT_GRACE);
         self.emit(Event::Exited {
             name: self.name.clone(),
             pid: self.pid,
             exit,
+            at,
         });
     }
 

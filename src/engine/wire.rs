@@ -9,6 +9,8 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
+use super::clock::Stamp;
+
 /// The largest frame either side accepts; a longer announced length means a garbled stream.
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 
@@ -41,16 +43,24 @@ pub enum RequestRef<'a> {
 pub enum Reply {
     /// One value per item of the chunk (`null` where the task failed), and the failures by
     /// position with their panic messages: compact for the common case where nothing failed.
+    /// `started` and `finished` are the worker's own clock readings around the chunk's run.
     Done {
         chunk: u64,
         values: Vec<Value>,
         failed: Vec<(usize, String)>,
+        started: Stamp,
+        finished: Stamp,
     },
 }
 
 impl Reply {
     /// Gather per-item outcomes into a reply.
-    pub fn done(chunk: u64, results: Vec<Result<Value, String>>) -> Reply {
+    pub fn done(
+        chunk: u64,
+        results: Vec<Result<Value, String>>,
+        started: Stamp,
+        finished: Stamp,
+    ) -> Reply {
         let mut failed = Vec::new();
         let values = results
             .into_iter()
@@ -66,6 +76,8 @@ impl Reply {
             chunk,
             values,
             failed,
+            started,
+            finished,
         }
     }
 }
