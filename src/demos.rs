@@ -197,6 +197,13 @@ pub fn list(out: Out) -> Result<()> {
     Ok(())
 }
 
+/// The events a demo receives, each recorded for the book's figures on the way through
+/// (when `PROCBOOK_RECORD` is set; see [`crate::figure::record`]). A demo loops over
+/// `recorded(rx)` instead of `rx`, and shows what it likes.
+pub fn recorded(events: std::sync::mpsc::Receiver<Event>) -> impl Iterator<Item = Event> {
+    events.into_iter().inspect(crate::figure::record::event)
+}
+
 /// Print one engine event the way every demo shows it: tagged with the process's name and PID.
 pub fn show_event(out: Out, event: &Event) -> Result<()> {
     match event {

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod demos;
 pub mod directive;
 pub mod engine;
+pub mod figure;
 pub mod grade;
 pub mod lessons;
 pub mod repl;

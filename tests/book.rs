@@ -931,3 +931,157 @@ fn chromium_layout_holds_at_1280_1920_and_390_px() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every output cell on a page that carries a figure: (the output's text, the figure's HTML).
+fn cells_with_figures(page: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for cell in page.split("<div class=\"procbook-output").skip(1) {
+        let Some(fig_at) = cell.find("<figure class=\"procbook-figure\"") else {
+            continue;
+        };
+        // The figure belongs to this cell only if no other cell starts before it.
+        let figure = &cell[fig_at..];
+        let figure = &figure[..figure.find("</figure>").map_or(figure.len(), |e| e + 9)];
+        let code = cell
+            .find("<code")
+            .and_then(|at| cell[at..].find('>').map(|gt| at + gt + 1))
+            .map(|start| &cell[start..start + cell[start..].find("</code>").unwrap_or(0)])
+            .unwrap_or("");
+        let text = code
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        found.push((text, figure.to_string()));
+    }
+    found
+}
+
+/// The lines of an SVG's `<text>` elements.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let start = t.find('>')? + 1;
+            let end = t.find("</text>")?;
+            Some(
+                t[start..end]
+                    .trim()
+                    .replace("&amp;", "&")
+                    .replace("&quot;", "\""),
+            )
+        })
+        .collect()
+}
+
+/// A `<rect>` drawn in one of the timeline's bar colours.
+fn bars_in(svg: &str) -> usize {
+    svg.split("<rect")
+        .skip(1)
+        .filter(|r| {
+            let r = &r[..r.find('>').unwrap_or(r.len())];
+            !r.contains("fill=\"#FFFFFF\"") && !r.contains("fill=\"none\"")
+        })
+        .count()
+}
+
+#[test]
+fn figures_are_drawn_from_the_run_their_cell_shows() {
+    let built = built();
+    let mut looked = 0;
+    for (chapter, demo) in [
+        ("05-what-is-a-pool.html", None),
+        ("06-creating-a-pool.html", Some("pool")),
+        ("07-four-processes.html", Some("four")),
+        ("10-crashes.html", Some("crash")),
+    ] {
+        let page = std::fs::read_to_string(built.dest.join(chapter)).expect("a chapter");
+        let cells = cells_with_figures(&page);
+        if demo.is_some() {
+            assert!(!cells.is_empty(), "{chapter} has no figure");
+        }
+        for (text, figure) in cells {
+            looked += 1;
+            assert!(
+                figure.contains("<title") && figure.contains("<desc") && figure.contains("<table>"),
+                "{chapter}: a figure without its title, description or data table"
+            );
+            let labels = svg_texts(&figure);
+            // Each lane is named with its process's name and PID: every one of them is a
+            // process the output shows under the same name and PID.
+            let lanes: Vec<(String, u32)> = labels
+                .iter()
+                .filter_map(|l| {
+                    let (name, rest) = l.split_once(" · pid ")?;
+                    let pid = rest.split(' ').next()?.parse().ok()?;
+                    Some((name.to_string(), pid))
+                })
+                .collect();
+            assert!(
+                !lanes.is_empty(),
+                "{chapter}: a figure with no lanes: {labels:?}"
+            );
+            for (name, pid) in &lanes {
+                assert!(
+                    text.contains(&format!("[{name} pid {pid}]")),
+                    "{chapter}: the figure has {name} (pid {pid}), which the output beside it \
+                     does not show:\n{text}"
+                );
+            }
+            // A pool's output has one line per chunk, tagged with its worker: the figure
+            // has one bar per chunk, in the lane of the worker that ran it.
+            let chunk_lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("] square[") || l.contains("finished items"))
+                .collect();
+            if !chunk_lines.is_empty() {
+                assert_eq!(
+                    bars_in(&figure),
+                    chunk_lines.len(),
+                    "{chapter}: one bar per chunk the output shows:\n{text}"
+                );
+                for (name, pid) in &lanes {
+                    let tag = format!("[{name} pid {pid}]");
+                    let ran = chunk_lines.iter().filter(|l| l.starts_with(&tag)).count();
+                    let label = labels
+                        .iter()
+                        .skip_while(|l| !l.starts_with(&format!("{name} · pid {pid}")))
+                        .skip(1)
+                        .take_while(|l| !l.contains(" · pid "))
+                        .find(|l| l.starts_with("items "));
+                    let listed = label.map_or(0, |l| {
+                        let n = l.matches("..").count();
+                        n + l
+                            .split(" and ")
+                            .nth(1)
+                            .and_then(|m| m.split(' ').next()?.parse::<usize>().ok())
+                            .unwrap_or(0)
+                    });
+                    assert_eq!(
+                        listed, ran,
+                        "{chapter}: {name}'s lane lists {listed} chunks, the output {ran}"
+                    );
+                }
+            }
+            if demo == Some("crash") {
+                // The crash and its replacement: the output's "replaced" line is in the figure.
+                let replaced = text
+                    .lines()
+                    .find(|l| l.contains(" replaced "))
+                    .expect("the crash demo reports the replacement");
+                let old_pid = support::pids_in(replaced.split(" replaced ").nth(1).unwrap());
+                assert!(
+                    labels.iter().any(|l| l.starts_with("replaces ")
+                        && old_pid.iter().any(|p| l.contains(&format!("pid {p}")))),
+                    "{chapter}: the figure does not show {replaced}: {labels:?}"
+                );
+                assert!(
+                    labels.iter().any(|l| l.contains("killed by SIGABRT")),
+                    "{chapter}: no killed worker in the figure: {labels:?}"
+                );
+            }
+        }
+    }
+    assert!(looked >= 4, "only {looked} figures looked at");
+}

@@ -586,15 +586,25 @@ fn event_stamps_put_spawn_before_chunk_before_exit_on_one_clock() {
             {
                 chunks += 1;
                 // One worker runs its chunks one after another, each after its spawn.
-                assert!(last_end <= *begun, "chunk {items:?} began before {last_end:?}");
+                assert!(
+                    last_end <= *begun,
+                    "chunk {items:?} began before {last_end:?}"
+                );
                 assert!(begun <= at, "chunk {items:?} ended before it began");
                 // The worker's clock is the parent's: a 20 ms nap shows as at least 20 ms.
                 let nap = Duration::from_millis(naps[items.start]);
-                assert!(at.since(*begun) >= nap, "chunk {items:?}: {:?}", at.since(*begun));
+                assert!(
+                    at.since(*begun) >= nap,
+                    "chunk {items:?}: {:?}",
+                    at.since(*begun)
+                );
                 last_end = *at;
             }
         }
-        assert!(last_end <= exited, "worker {pid} exited before its last chunk ended");
+        assert!(
+            last_end <= exited,
+            "worker {pid} exited before its last chunk ended"
+        );
     }
     assert_eq!(chunks, naps.len(), "one ChunkDone per chunk: {events:?}");
 }

@@ -206,7 +206,15 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
     for (job, (_, result)) in results {
         match result {
             Ok(Outcome::Ran(captured)) => {
-                cells.insert(job.clone(), cell::output(&job.command(), &captured));
+                let mut html = cell::output(&job.command(), &captured);
+                match figure_for(&job, &captured) {
+                    Ok(Some(figure)) => html = cell::with_figure(&html, &figure),
+                    Ok(None) => {}
+                    Err(e) => report
+                        .notes
+                        .push(format!("{}: no figure: {e:#}", job.command())),
+                }
+                cells.insert(job.clone(), html);
             }
             Ok(Outcome::NoPython) => {
                 cells.insert(job.clone(), cell::no_python(&job.command()));
@@ -244,6 +252,31 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
         chapter.content = rewrite(&chapter.content, &dir, &cells, &lists);
     });
     Ok(report)
+}
+
+/// The figure a demo's capture carries (see [`crate::figure::FIGURES`]), drawn from what that
+/// run recorded; an error when the demo should have one and recorded nothing to draw.
+fn figure_for(job: &Job, captured: &capture::Captured) -> Result<Option<String>> {
+    let Job::Demo(words) = job else {
+        return Ok(None);
+    };
+    let Some(kind) = words.first().and_then(|name| crate::figure::kind_for(name)) else {
+        return Ok(None);
+    };
+    let figure = crate::figure::draw(kind, &captured.records)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the run recorded nothing to draw ({} records)",
+            captured.records.len()
+        )
+    })?;
+    let id: String = std::iter::once("figure")
+        .chain(words.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    Ok(Some(figure.html(&id)))
 }
 
 /// The code an `{{#include path:anchor}}` with a named anchor stands for, dedented as the

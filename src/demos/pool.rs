@@ -28,7 +28,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
 
     drop(tx);
     let mut busy = std::collections::BTreeSet::new();
-    for event in rx {
+    for event in super::recorded(rx) {
         if let Event::ChunkDone {
             name,
             pid,
