@@ -176,7 +176,11 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
             }
         }
     }
-    (demo.run)(args, out)
+    // The live per-core strip while it runs (on stderr; off for the book's captures).
+    match crate::strip::Strip::start() {
+        Some(strip) => (demo.run)(args, &mut strip.writer(out)),
+        None => (demo.run)(args, out),
+    }
 }
 
 /// The table of demos, for `demo` with no name.

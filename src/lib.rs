@@ -10,5 +10,6 @@ pub mod figure;
 pub mod grade;
 pub mod lessons;
 pub mod repl;
+pub mod strip;
 pub mod sys;
 pub mod term;
