@@ -401,6 +401,59 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
     }))
 }
 
+/// The timeline in text, for a terminal: a row per process (its name and PID), `─` while
+/// it was alive, `█` where it ran a chunk, `•` where it printed, `✕` where a signal killed
+/// it; `width` columns for the time axis. Empty when nothing has a stamp.
+pub fn text(records: &[Record], width: usize) -> String {
+    let lanes = lanes(records);
+    let Some(t0) = lanes.iter().flat_map(stamps).min() else {
+        return String::new();
+    };
+    let t_end = lanes.iter().flat_map(stamps).max().unwrap_or(t0);
+    let span = ms(t_end, t0).max(0.001);
+    let width = width.max(10);
+    let col = |at: u64| ((ms(at, t0) / span) * (width - 1) as f64).round() as usize;
+    let names: Vec<String> = lanes
+        .iter()
+        .map(|l| format!("{} pid {}", l.name, l.pid))
+        .collect();
+    let pad = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let mut out = format!(
+        "{:<pad$} ─ alive  █ running a chunk  • printed  ✕ killed\n",
+        ""
+    );
+    for (lane, name) in lanes.iter().zip(&names) {
+        let mut row = vec![' '; width];
+        let from = lane.started.map_or(0, col);
+        let to = lane.ended.map_or(width - 1, |(at, _)| col(at));
+        for cell in row.iter_mut().take(to + 1).skip(from) {
+            *cell = '─';
+        }
+        for (_, started, at) in &lane.chunks {
+            for cell in row.iter_mut().take(col(*at) + 1).skip(col(*started)) {
+                *cell = '█';
+            }
+        }
+        for (at, _) in &lane.printed {
+            row[col(*at)] = '•';
+        }
+        if let Some((at, code)) = lane.ended
+            && code < 0
+        {
+            row[col(at)] = '✕';
+        }
+        let row: String = row.into_iter().collect();
+        out.push_str(&format!("{name:<pad$} {}\n", row.trim_end()));
+    }
+    let end = format!("{span:.1} ms");
+    out.push_str(&format!(
+        "{:<pad$} 0 ms{end:>w$}\n",
+        "",
+        w = width.saturating_sub(4).max(end.len() + 1)
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +531,36 @@ mod tests {
             "a blank line would end the HTML block"
         );
         assert!(html.contains("<title id=\"f-title\">"));
+    }
+
+    #[test]
+    fn the_text_timeline_has_a_row_per_process() {
+        let ms = 1_000_000;
+        let records = vec![
+            Record::Started {
+                name: "W-1".into(),
+                pid: 11,
+                at: 0,
+            },
+            chunk("W-1", 11, [0, 2], 5 * ms, 6 * ms),
+            Record::Exited {
+                name: "W-1".into(),
+                pid: 11,
+                exitcode: 0,
+                at: 9 * ms,
+            },
+            Record::Started {
+                name: "W-2".into(),
+                pid: 12,
+                at: 9 * ms,
+            },
+        ];
+        assert_eq!(
+            text(&records, 10),
+            "           ─ alive  █ running a chunk  • printed  ✕ killed\n\
+             W-1 pid 11 ─────██───\nW-2 pid 12          ─\n           0 ms 9.0 ms\n"
+        );
+        assert_eq!(text(&[], 10), "");
     }
 
     #[test]
