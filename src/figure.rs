@@ -6,6 +6,7 @@
 //! in the SVG and `currentColor` through the book's CSS (book/theme/procbook.css), so it
 //! follows the reader's theme and prints.
 
+pub mod gil;
 pub mod record;
 pub mod timeline;
 
@@ -18,6 +19,8 @@ pub static FIGURES: &[(&str, Kind)] = &[
     ("pool", Kind::Timeline),
     ("four", Kind::Timeline),
     ("crash", Kind::Timeline),
+    // Drawn from the result `demo gil` records with `record::result("gil", &its_json)`.
+    ("gil", Kind::Gil),
 ];
 
 /// The kinds of figure procbook draws.
@@ -25,6 +28,8 @@ pub static FIGURES: &[(&str, Kind)] = &[
 pub enum Kind {
     /// A lane per process, a bar per chunk, marks for what it printed and how it ended.
     Timeline,
+    /// Speedup and cores used per run of `demo gil`, Rust against Python.
+    Gil,
 }
 
 /// The figure a demo's capture should carry, if it has one.
@@ -97,6 +102,7 @@ impl Figure {
 pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
     match kind {
         Kind::Timeline => timeline::draw(records),
+        Kind::Gil => gil::draw(records),
     }
 }
 

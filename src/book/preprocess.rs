@@ -265,8 +265,10 @@ fn figure_for(job: &Job, captured: &capture::Captured) -> Result<Option<String>>
     };
     let figure = crate::figure::draw(kind, &captured.records)?.ok_or_else(|| {
         anyhow::anyhow!(
-            "the run recorded nothing to draw ({} records)",
-            captured.records.len()
+            "the run recorded nothing to draw ({} records; demo {} records its events through \
+             demos::recorded, its result through figure::record::result)",
+            captured.records.len(),
+            words[0]
         )
     })?;
     let id: String = std::iter::once("figure")
