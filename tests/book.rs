@@ -920,6 +920,36 @@ fn chromium_layout_holds_at_1280_1920_and_390_px() {
                 &shots.join(format!("layout-{width}-{theme}.png")),
                 false,
             );
+            // The figures of chapters 6 and 10 in this theme: drawn, with room, in view.
+            for chapter in ["06-creating-a-pool", "10-crashes"] {
+                browser.navigate(
+                    &page,
+                    &format!(
+                        "file://{}",
+                        built.dest.join(format!("{chapter}.html")).display()
+                    ),
+                );
+                let size = browser.eval(
+                    &page,
+                    "(() => { const f = document.querySelector('.procbook-figure svg'); \
+                     if (!f) return null; f.scrollIntoView(); window.scrollBy(0, -60); \
+                     const r = f.getBoundingClientRect(); return [r.width, r.height]; })()",
+                );
+                let (w, h) = (
+                    size[0].as_f64().unwrap_or(0.0),
+                    size[1].as_f64().unwrap_or(0.0),
+                );
+                if w < 200.0 || h < 60.0 {
+                    problems.push(format!(
+                        "{chapter} at {width}px: the figure is {w}x{h}px (or missing)"
+                    ));
+                }
+                browser.screenshot(
+                    &page,
+                    &shots.join(format!("figure-{chapter}-{width}-{theme}.png")),
+                    false,
+                );
+            }
         }
     }
     browser.close();

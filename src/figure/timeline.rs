@@ -11,7 +11,7 @@ use super::{Figure, Record};
 /// Width of the drawing in SVG units (the page scales it to its column).
 const WIDTH: u32 = 480;
 /// A line of a lane's label, and the row of its bars, in SVG units.
-const LINE: f64 = 17.0;
+const LINE: f64 = 20.0;
 const ROW: f64 = 30.0;
 const TOP: u32 = 8;
 const AXIS: u32 = 44;
@@ -19,8 +19,8 @@ const AXIS: u32 = 44;
 const MARGIN: u32 = 14;
 /// A chunk shorter than this many units is drawn this wide, and the figure says so.
 const MIN_BAR: f64 = 2.0;
-const FONT: (&str, u32) = ("sans-serif", 17);
-const LABEL: (&str, u32) = ("sans-serif", 15);
+const FONT: (&str, u32) = ("sans-serif", 19);
+const LABEL: (&str, u32) = ("sans-serif", 16);
 /// The ink: black here, `currentColor` through the book's CSS.
 const INK: RGBColor = RGBColor(0, 0, 0);
 const LIFE: RGBColor = RGBColor(0x88, 0x88, 0x88);
