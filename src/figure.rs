@@ -7,6 +7,7 @@
 //! follows the reader's theme and prints.
 
 pub mod gil;
+pub mod load;
 pub mod record;
 pub mod timeline;
 
@@ -14,13 +15,15 @@ use std::fmt::Write as _;
 
 pub use record::Record;
 
-/// Which figure a demo's capture gets, if any: one table.
-pub static FIGURES: &[(&str, Kind)] = &[
-    ("pool", Kind::Timeline),
-    ("four", Kind::Timeline),
-    ("crash", Kind::Timeline),
-    // Drawn from the result `demo gil` records with `record::result("gil", &its_json)`.
-    ("gil", Kind::Gil),
+/// Which figures a demo's capture gets: one table.
+pub static FIGURES: &[(&str, &[Kind])] = &[
+    ("pool", &[Kind::Timeline]),
+    ("four", &[Kind::Timeline]),
+    ("crash", &[Kind::Timeline]),
+    // The GIL figure is drawn from the result `demo gil` records with
+    // `record::result("gil", &its_json)`.
+    // (`demo sys` is over before the strip's second sample: it gets no load figure.)
+    ("gil", &[Kind::Gil, Kind::Load]),
 ];
 
 /// The kinds of figure procbook draws.
@@ -30,11 +33,16 @@ pub enum Kind {
     Timeline,
     /// Speedup and cores used per run of `demo gil`, Rust against Python.
     Gil,
+    /// How busy each core was over the run, from the live strip's samples.
+    Load,
 }
 
-/// The figure a demo's capture should carry, if it has one.
-pub fn kind_for(demo: &str) -> Option<Kind> {
-    FIGURES.iter().find(|(d, _)| *d == demo).map(|(_, k)| *k)
+/// The figures a demo's capture should carry (none for most).
+pub fn kinds_for(demo: &str) -> &'static [Kind] {
+    FIGURES
+        .iter()
+        .find(|(d, _)| *d == demo)
+        .map_or(&[], |(_, kinds)| kinds)
 }
 
 /// A drawn figure, ready to be put into a page with [`Figure::html`].
@@ -103,6 +111,7 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
     match kind {
         Kind::Timeline => timeline::draw(records),
         Kind::Gil => gil::draw(records),
+        Kind::Load => load::draw(records),
     }
 }
 

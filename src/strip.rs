@@ -1,8 +1,9 @@
 //! The live per-core strip: while a demo runs, how busy each core is right now, on stderr.
 //! At a terminal it is one line redrawn in place under the demo's output (the demo's own
 //! lines go above it: [`Strip::writer`] takes the strip away before each write); piped or
-//! under `NO_COLOR` it is a plain line once a second. Off while the book captures a demo
-//! (`PROCBOOK_RECORD` is set) and under `PROCBOOK_STRIP=off`.
+//! under `NO_COLOR` it is a plain line once a second. While the book captures a demo
+//! (`PROCBOOK_RECORD` is set) nothing is shown: the samples are recorded instead, for the
+//! per-core load figure. Off under `PROCBOOK_STRIP=off`.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +28,8 @@ const ERASE: &str = "\r\x1b[2K";
 enum Mode {
     InPlace,
     Plain,
+    /// Write each sample to the run's recording, show nothing.
+    Record,
 }
 
 /// What the sampler and the demo's writer share: whether the strip is on screen, and whether
@@ -52,13 +55,13 @@ pub struct Strip {
 impl Strip {
     /// Start the strip, unless it is off (see the module's docs).
     pub fn start() -> Option<Strip> {
-        if std::env::var_os(crate::figure::record::ENV).is_some()
-            || std::env::var(ENV).is_ok_and(|v| v == "off")
-        {
+        if std::env::var(ENV).is_ok_and(|v| v == "off") {
             return None;
         }
         let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let mode = if colour && std::io::stderr().is_terminal() {
+        let mode = if std::env::var_os(crate::figure::record::ENV).is_some() {
+            Mode::Record
+        } else if colour && std::io::stderr().is_terminal() {
             Mode::InPlace
         } else {
             Mode::Plain
@@ -149,7 +152,7 @@ fn sample(shared: &Shared) {
         return;
     };
     let tick = match shared.mode {
-        Mode::InPlace => IN_PLACE,
+        Mode::InPlace | Mode::Record => IN_PLACE,
         Mode::Plain => PLAIN,
     };
     loop {
@@ -166,6 +169,10 @@ fn sample(shared: &Shared) {
         }
         sys.refresh_cpu_usage();
         let loads: Vec<f32> = sys.cpus().iter().map(sysinfo::Cpu::usage).collect();
+        if shared.mode == Mode::Record {
+            crate::figure::record::load(&loads);
+            continue;
+        }
         let mut screen = lock(&shared.screen);
         if !screen.line_start {
             continue;
@@ -177,6 +184,7 @@ fn sample(shared: &Shared) {
                 write!(err, "{ERASE}{}", line(&loads, width))
             }
             Mode::Plain => writeln!(err, "{}", line(&loads, usize::MAX)),
+            Mode::Record => Ok(()),
         };
         let _ = err.flush();
         screen.shown = wrote.is_ok() && shared.mode == Mode::InPlace;

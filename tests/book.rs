@@ -1115,3 +1115,32 @@ fn figures_are_drawn_from_the_run_their_cell_shows() {
     }
     assert!(looked >= 4, "only {looked} figures looked at");
 }
+
+#[test]
+fn chapter_3_shows_the_load_of_its_own_gil_run() {
+    let built = built();
+    let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");
+    let at = page
+        .find("Per-core load during the run</title>")
+        .expect("chapter 3 has the per-core load figure");
+    let figure = &page[at..at + page[at..].find("</figure>").expect("a whole figure")];
+    // "N samples a quarter second apart": one table row per sample, one line per core.
+    let samples: usize = figure
+        .split(" samples a quarter second apart")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the description counts the samples");
+    assert!(samples >= 2, "{samples} samples");
+    assert_eq!(figure.matches("<tr>").count(), samples + 1, "{figure}");
+    let cores = figure.matches("<th>core ").count();
+    let lines = figure
+        .split("<polyline")
+        .filter(|p| p.contains("stroke-width=\"3\""))
+        .count();
+    assert_eq!(
+        lines,
+        2 * cores,
+        "a line and a legend mark per core: {figure}"
+    );
+}

@@ -208,8 +208,16 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
             Ok(Outcome::Ran(captured)) => {
                 let mut html = cell::output(&job.command(), &captured);
                 match figure_for(&job, &captured) {
-                    Ok(Some(figure)) => html = cell::with_figure(&html, &figure),
-                    Ok(None) => {}
+                    Ok((figures, note)) => {
+                        if !figures.is_empty() {
+                            html = cell::with_figure(&html, &figures);
+                        }
+                        if let Some(note) = note {
+                            report
+                                .notes
+                                .push(format!("{}: no figure: {note}", job.command()));
+                        }
+                    }
                     Err(e) => report
                         .notes
                         .push(format!("{}: no figure: {e:#}", job.command())),
@@ -254,23 +262,15 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
     Ok(report)
 }
 
-/// The figure a demo's capture carries (see [`crate::figure::FIGURES`]), drawn from what that
-/// run recorded; an error when the demo should have one and recorded nothing to draw.
-fn figure_for(job: &Job, captured: &capture::Captured) -> Result<Option<String>> {
+/// The figures a demo's capture carries (see [`crate::figure::FIGURES`]), drawn from what
+/// that run recorded, as one HTML string, and a note naming each figure the run could not give.
+fn figure_for(job: &Job, captured: &capture::Captured) -> Result<(String, Option<String>)> {
     let Job::Demo(words) = job else {
-        return Ok(None);
+        return Ok((String::new(), None));
     };
-    let Some(kind) = words.first().and_then(|name| crate::figure::kind_for(name)) else {
-        return Ok(None);
+    let Some(name) = words.first() else {
+        return Ok((String::new(), None));
     };
-    let figure = crate::figure::draw(kind, &captured.records)?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "the run recorded nothing to draw ({} records; demo {} records its events through \
-             demos::recorded, its result through figure::record::result)",
-            captured.records.len(),
-            words[0]
-        )
-    })?;
     let id: String = std::iter::once("figure")
         .chain(words.iter().map(String::as_str))
         .collect::<Vec<_>>()
@@ -278,7 +278,23 @@ fn figure_for(job: &Job, captured: &capture::Captured) -> Result<Option<String>>
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    Ok(Some(figure.html(&id)))
+    let (mut html, mut missing) = (String::new(), Vec::new());
+    for (n, kind) in crate::figure::kinds_for(name).iter().enumerate() {
+        match crate::figure::draw(*kind, &captured.records)? {
+            Some(figure) => html.push_str(&figure.html(&format!("{id}-{n}"))),
+            None => missing.push(format!("{kind:?}")),
+        }
+    }
+    let note = (!missing.is_empty()).then(|| {
+        format!(
+            "the run recorded nothing to draw the {} figure from ({} records; demo {name} \
+             records its events through demos::recorded, its result through \
+             figure::record::result, its load through the strip)",
+            missing.join(" and "),
+            captured.records.len()
+        )
+    });
+    Ok((html, note))
 }
 
 /// The code an `{{#include path:anchor}}` with a named anchor stands for, dedented as the

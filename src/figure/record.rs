@@ -54,6 +54,11 @@ pub enum Record {
         pid: u32,
         at: u64,
     },
+    /// How busy each core was (percent) over the sample that ended at `at`.
+    Load {
+        at: u64,
+        cores: Vec<f32>,
+    },
     /// A demo's own result, in the shape its `--json` prints (e.g. `demo gil --json`).
     Result {
         demo: String,
@@ -154,6 +159,16 @@ fn write(record: &Record) {
 pub fn event(event: &Event) {
     if sink().is_some() {
         write(&Record::from(event));
+    }
+}
+
+/// Record one sample of the per-core load, stamped now (a no-op unless [`ENV`] is set).
+pub fn load(cores: &[f32]) {
+    if sink().is_some() {
+        write(&Record::Load {
+            at: crate::engine::clock::Stamp::now().0,
+            cores: cores.to_vec(),
+        });
     }
 }
 

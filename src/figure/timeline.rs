@@ -103,7 +103,7 @@ fn lanes(records: &[Record]) -> Vec<Lane> {
                 pid,
                 ..
             } => lane(&mut lanes, name, *pid).replaces = Some((old.clone(), *old_pid)),
-            Record::Result { .. } => {}
+            Record::Result { .. } | Record::Load { .. } => {}
         }
     }
     lanes
