@@ -11,8 +11,8 @@ use crate::engine::{Event, Pool, default_chunksize};
 use crate::figure::{Record, timeline};
 use crate::term;
 
-/// Columns for the time axis of the text timeline.
-const TIMELINE_WIDTH: usize = 40;
+/// Columns for the time axis of the text timeline (it fits a lesson's side-by-side column).
+const TIMELINE_WIDTH: usize = 24;
 
 pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let workers = args.workers.map_or_else(default_workers, |n| n as usize);

@@ -418,10 +418,18 @@ pub fn text(records: &[Record], width: usize) -> String {
         .map(|l| format!("{} pid {}", l.name, l.pid))
         .collect();
     let pad = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    let mut out = format!(
-        "{:<pad$} ─ alive  █ running a chunk  • printed  ✕ killed\n",
-        ""
-    );
+    // The legend names only the marks this timeline uses.
+    let mut legend = vec!["─ alive"];
+    if lanes.iter().any(|l| !l.chunks.is_empty()) {
+        legend.push("█ running a chunk");
+    }
+    if lanes.iter().any(|l| !l.printed.is_empty()) {
+        legend.push("• printed");
+    }
+    if lanes.iter().any(|l| l.ended.is_some_and(|(_, c)| c < 0)) {
+        legend.push("✕ killed");
+    }
+    let mut out = format!("timeline: {}\n", legend.join(", "));
     for (lane, name) in lanes.iter().zip(&names) {
         let mut row = vec![' '; width];
         let from = lane.started.map_or(0, col);
@@ -557,7 +565,7 @@ mod tests {
         ];
         assert_eq!(
             text(&records, 10),
-            "           ─ alive  █ running a chunk  • printed  ✕ killed\n\
+            "timeline: ─ alive, █ running a chunk\n\
              W-1 pid 11 ─────██───\nW-2 pid 12          ─\n           0 ms 9.0 ms\n"
         );
         assert_eq!(text(&[], 10), "");
