@@ -258,9 +258,24 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
             .parent()
             .map_or_else(|| src.to_path_buf(), Path::to_path_buf);
         chapter.content = rewrite(&chapter.content, &dir, &cells, &lists);
+        // A capture shown in two chapters carries the same figure: its ids name the chapter,
+        // so they stay unique in print.html, where every chapter is one page.
+        let stem = source
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+            })
+            .unwrap_or_default();
+        chapter.content = chapter
+            .content
+            .replace(FIGURE_ID, &format!("{FIGURE_ID}{stem}-"));
     });
     Ok(report)
 }
+
+/// How every figure's id starts (the chapter is added after it).
+const FIGURE_ID: &str = "procbook-figure-";
 
 /// The figures a demo's capture carries (see [`crate::figure::FIGURES`]), drawn from what
 /// that run recorded, as one HTML string, and a note naming each figure the run could not give.
@@ -271,7 +286,7 @@ fn figure_for(job: &Job, captured: &capture::Captured) -> Result<(String, Option
     let Some(name) = words.first() else {
         return Ok((String::new(), None));
     };
-    let id: String = std::iter::once("figure")
+    let id: String = std::iter::once(FIGURE_ID.trim_end_matches('-'))
         .chain(words.iter().map(String::as_str))
         .collect::<Vec<_>>()
         .join("-")
