@@ -6,6 +6,7 @@
 //! in the SVG and `currentColor` through the book's CSS (book/theme/procbook.css), so it
 //! follows the reader's theme and prints.
 
+pub mod costs;
 pub mod gil;
 pub mod load;
 pub mod record;
@@ -35,6 +36,8 @@ pub enum Kind {
     Gil,
     /// How busy each core was over the run, from the live strip's samples.
     Load,
+    /// `procbook bench`'s costs on a log scale, from the report it records as "bench".
+    Costs,
 }
 
 /// The figures a demo's capture should carry (none for most).
@@ -112,6 +115,7 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
         Kind::Timeline => timeline::draw(records),
         Kind::Gil => gil::draw(records),
         Kind::Load => load::draw(records),
+        Kind::Costs => costs::draw(records),
     }
 }
 
