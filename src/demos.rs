@@ -230,7 +230,11 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
             }
         }
     }
-    (demo.run)(args, out)
+    // The live per-core strip while it runs (on stderr; off for the book's captures).
+    match crate::strip::Strip::start() {
+        Some(strip) => (demo.run)(args, &mut strip.writer(out)),
+        None => (demo.run)(args, out),
+    }
 }
 
 /// The table of demos, for `demo` with no name.
@@ -251,6 +255,13 @@ pub fn list(out: Out) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The events a demo receives, each recorded for the book's figures on the way through
+/// (when `PROCBOOK_RECORD` is set; see [`crate::figure::record`]). A demo loops over
+/// `recorded(rx)` instead of `rx`, and shows what it likes.
+pub fn recorded(events: std::sync::mpsc::Receiver<Event>) -> impl Iterator<Item = Event> {
+    events.into_iter().inspect(crate::figure::record::event)
 }
 
 /// Print one engine event the way every demo shows it: tagged with the process's name and PID.

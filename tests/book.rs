@@ -799,3 +799,352 @@ fn chromium_shows_every_chapter_with_output_search_and_no_errors() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// What a page's layout gets wrong at the current viewport, as one line each: side by side
+/// not side by side (when `columns`), code or output wider than its box with no sideways
+/// scroll, a block wider than the page, an output line wrapped, a "Try it" command broken.
+const LAYOUT_PROBE: &str = r#"((columns) => {
+  const bad = [];
+  const where = (e) => {
+    const h = e.closest('main') && [...e.closest('main').querySelectorAll('h1, h2, h3')]
+      .filter(x => x.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING).pop();
+    return (h ? h.textContent.trim().slice(0, 40) : 'top') + ': ';
+  };
+  const page = document.documentElement;
+  if (page.scrollWidth > innerWidth + 1) bad.push(`the page scrolls sideways (${page.scrollWidth} > ${innerWidth})`);
+  document.querySelectorAll('.side-by-side').forEach((s) => {
+    const cols = [...s.children].map(c => c.getBoundingClientRect());
+    if (columns && (cols.length !== 2 || Math.abs(cols[0].top - cols[1].top) > 1 || cols[1].left <= cols[0].right))
+      bad.push(where(s) + 'Python and Rust are stacked, not side by side');
+    if (!columns && cols.length === 2 && cols[1].top <= cols[0].top && innerWidth < 700)
+      bad.push(where(s) + 'side by side on a phone');
+    const outs = [...s.children].map(c => c.querySelector(':scope > .procbook-output pre'));
+    if (columns && outs[0] && outs[1]) {
+      const [a, b] = outs.map(o => o.getBoundingClientRect().top);
+      if (Math.abs(a - b) > 1) bad.push(where(s) + `the two outputs start ${Math.round(Math.abs(a - b))}px apart`);
+    }
+  });
+  document.querySelectorAll('main pre, main pre > code').forEach((e) => {
+    const box = e.getBoundingClientRect();
+    const parent = e.parentElement.getBoundingClientRect();
+    if (box.right > parent.right + 1 && e.tagName === 'PRE') bad.push(where(e) + `a ${e.tagName.toLowerCase()} sticks out of its box by ${Math.round(box.right - parent.right)}px`);
+    const o = getComputedStyle(e).overflowX;
+    if (e.scrollWidth > e.clientWidth + 1 && o !== 'auto' && o !== 'scroll')
+      bad.push(where(e) + `a ${e.tagName.toLowerCase()} clips ${e.scrollWidth - e.clientWidth}px with no scroll (overflow-x: ${o})`);
+  });
+  document.querySelectorAll('.procbook-output pre > code').forEach((c) => {
+    const lines = c.textContent.replace(/\n$/, '').split('\n').length;
+    const r = document.createRange();
+    r.selectNodeContents(c);
+    const tops = new Set([...r.getClientRects()].filter(x => x.height > 0).map(x => Math.round(x.top)));
+    if (tops.size > lines) bad.push(where(c) + `an output of ${lines} lines shows as ${tops.size}: lines wrap`);
+  });
+  document.querySelectorAll('.procbook-try code').forEach((c) => {
+    const r = document.createRange();
+    r.selectNodeContents(c);
+    const tops = new Set([...r.getClientRects()].filter(x => x.height > 0).map(x => Math.round(x.top)));
+    if (tops.size > 1) bad.push(where(c) + `the command \`${c.textContent}\` is broken over ${tops.size} lines`);
+  });
+  return bad;
+})"#;
+
+#[test]
+fn chromium_layout_holds_at_1280_1920_and_390_px() {
+    let Some(exe) = chromium::find() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium is not installed, and CI must run the browser test");
+        }
+        eprintln!("\n\n*** SKIPPED: chromium not installed (apt-get install chromium) ***\n\n");
+        return;
+    };
+    let built = built();
+    let shots = screenshots();
+    let profile = scratch("chromium-layout");
+    let tag = tag("chromium-layout");
+    let mut browser = chromium::Browser::launch(&exe, &profile, (TAG_ENV, &tag));
+    let mut problems = Vec::new();
+    let mut looked = 0;
+    // (width, height, side by side expected, sidebar expected open)
+    for (width, height, columns, sidebar) in [
+        (1280, 900, true, true),
+        (1920, 1080, true, true),
+        (390, 844, false, false),
+    ] {
+        let page = browser.new_page(width, height);
+        for (_, file) in summary() {
+            let html = html_name(&file);
+            browser.navigate(
+                &page,
+                &format!("file://{}", built.dest.join(&html).display()),
+            );
+            let open = browser.eval(
+                &page,
+                "document.documentElement.classList.contains('sidebar-visible')",
+            );
+            if open != serde_json::json!(sidebar) {
+                problems.push(format!(
+                    "{html} at {width}px: the sidebar is {} (expected {})",
+                    if open == serde_json::json!(true) {
+                        "open"
+                    } else {
+                        "closed"
+                    },
+                    if sidebar { "open" } else { "closed" }
+                ));
+            }
+            let found = browser.eval(&page, &format!("{LAYOUT_PROBE}({columns})"));
+            for line in found.as_array().into_iter().flatten() {
+                problems.push(format!(
+                    "{html} at {width}px: {}",
+                    line.as_str().unwrap_or("?")
+                ));
+            }
+            looked += 1;
+        }
+        // Screenshots to look at: chapter 6's side by side in light and navy.
+        for theme in ["light", "navy"] {
+            // mdBook keeps the reader's theme in localStorage and applies it (with the
+            // matching highlighter) as the page loads.
+            let url = format!(
+                "file://{}",
+                built.dest.join("06-creating-a-pool.html").display()
+            );
+            browser.eval(
+                &page,
+                &format!("localStorage.setItem('mdbook-theme', '{theme}')"),
+            );
+            browser.navigate(&page, &url);
+            browser.eval(
+                &page,
+                "(() => { const s = document.querySelector('.side-by-side'); \
+                 s.scrollIntoView(); window.scrollBy(0, -60); })()",
+            );
+            browser.screenshot(
+                &page,
+                &shots.join(format!("layout-{width}-{theme}.png")),
+                false,
+            );
+            // The figures of chapters 6 and 10 in this theme: drawn, with room, in view.
+            for chapter in ["06-creating-a-pool", "10-crashes"] {
+                browser.navigate(
+                    &page,
+                    &format!(
+                        "file://{}",
+                        built.dest.join(format!("{chapter}.html")).display()
+                    ),
+                );
+                let size = browser.eval(
+                    &page,
+                    "(() => { const f = document.querySelector('.procbook-figure svg'); \
+                     if (!f) return null; f.scrollIntoView(); window.scrollBy(0, -60); \
+                     const r = f.getBoundingClientRect(); return [r.width, r.height]; })()",
+                );
+                let (w, h) = (
+                    size[0].as_f64().unwrap_or(0.0),
+                    size[1].as_f64().unwrap_or(0.0),
+                );
+                if w < 200.0 || h < 60.0 {
+                    problems.push(format!(
+                        "{chapter} at {width}px: the figure is {w}x{h}px (or missing)"
+                    ));
+                }
+                browser.screenshot(
+                    &page,
+                    &shots.join(format!("figure-{chapter}-{width}-{theme}.png")),
+                    false,
+                );
+            }
+        }
+    }
+    browser.close();
+    assert_none_left(&tag, Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(&profile);
+    eprintln!(
+        "{looked} pages measured; screenshots layout-*.png in {}",
+        shots.display()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every output cell on a page that carries a figure: (the output's text, the figure's HTML).
+fn cells_with_figures(page: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for cell in page.split("<div class=\"procbook-output").skip(1) {
+        let Some(fig_at) = cell.find("<figure class=\"procbook-figure\"") else {
+            continue;
+        };
+        // The figure belongs to this cell only if no other cell starts before it.
+        let figure = &cell[fig_at..];
+        let figure = &figure[..figure.find("</figure>").map_or(figure.len(), |e| e + 9)];
+        let code = cell
+            .find("<code")
+            .and_then(|at| cell[at..].find('>').map(|gt| at + gt + 1))
+            .map(|start| &cell[start..start + cell[start..].find("</code>").unwrap_or(0)])
+            .unwrap_or("");
+        let text = code
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        found.push((text, figure.to_string()));
+    }
+    found
+}
+
+/// The lines of an SVG's `<text>` elements.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let start = t.find('>')? + 1;
+            let end = t.find("</text>")?;
+            Some(
+                t[start..end]
+                    .trim()
+                    .replace("&amp;", "&")
+                    .replace("&quot;", "\""),
+            )
+        })
+        .collect()
+}
+
+/// A `<rect>` drawn in one of the timeline's bar colours.
+fn bars_in(svg: &str) -> usize {
+    svg.split("<rect")
+        .skip(1)
+        .filter(|r| {
+            let r = &r[..r.find('>').unwrap_or(r.len())];
+            !r.contains("fill=\"#FFFFFF\"") && !r.contains("fill=\"none\"")
+        })
+        .count()
+}
+
+#[test]
+fn figures_are_drawn_from_the_run_their_cell_shows() {
+    let built = built();
+    let mut looked = 0;
+    for (chapter, demo) in [
+        ("05-what-is-a-pool.html", None),
+        ("06-creating-a-pool.html", Some("pool")),
+        ("07-four-processes.html", Some("four")),
+        ("10-crashes.html", Some("crash")),
+    ] {
+        let page = std::fs::read_to_string(built.dest.join(chapter)).expect("a chapter");
+        let cells = cells_with_figures(&page);
+        if demo.is_some() {
+            assert!(!cells.is_empty(), "{chapter} has no figure");
+        }
+        for (text, figure) in cells {
+            looked += 1;
+            assert!(
+                figure.contains("<title") && figure.contains("<desc") && figure.contains("<table>"),
+                "{chapter}: a figure without its title, description or data table"
+            );
+            let labels = svg_texts(&figure);
+            // Each lane is named with its process's name and PID: every one of them is a
+            // process the output shows under the same name and PID.
+            let lanes: Vec<(String, u32)> = labels
+                .iter()
+                .filter_map(|l| {
+                    let (name, rest) = l.split_once(" · pid ")?;
+                    let pid = rest.split(' ').next()?.parse().ok()?;
+                    Some((name.to_string(), pid))
+                })
+                .collect();
+            assert!(
+                !lanes.is_empty(),
+                "{chapter}: a figure with no lanes: {labels:?}"
+            );
+            for (name, pid) in &lanes {
+                assert!(
+                    text.contains(&format!("[{name} pid {pid}]")),
+                    "{chapter}: the figure has {name} (pid {pid}), which the output beside it \
+                     does not show:\n{text}"
+                );
+            }
+            // A pool's output has one line per chunk, tagged with its worker: the figure
+            // has one bar per chunk, in the lane of the worker that ran it.
+            let chunk_lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("] square[") || l.contains("finished items"))
+                .collect();
+            if !chunk_lines.is_empty() {
+                assert_eq!(
+                    bars_in(&figure),
+                    chunk_lines.len(),
+                    "{chapter}: one bar per chunk the output shows:\n{text}"
+                );
+                for (name, pid) in &lanes {
+                    let tag = format!("[{name} pid {pid}]");
+                    let ran = chunk_lines.iter().filter(|l| l.starts_with(&tag)).count();
+                    let label = labels
+                        .iter()
+                        .skip_while(|l| !l.starts_with(&format!("{name} · pid {pid}")))
+                        .skip(1)
+                        .take_while(|l| !l.contains(" · pid "))
+                        .find(|l| l.starts_with("items "));
+                    let listed = label.map_or(0, |l| {
+                        let n = l.matches("..").count();
+                        n + l
+                            .split(" and ")
+                            .nth(1)
+                            .and_then(|m| m.split(' ').next()?.parse::<usize>().ok())
+                            .unwrap_or(0)
+                    });
+                    assert_eq!(
+                        listed, ran,
+                        "{chapter}: {name}'s lane lists {listed} chunks, the output {ran}"
+                    );
+                }
+            }
+            if demo == Some("crash") {
+                // The crash and its replacement: the output's "replaced" line is in the figure.
+                let replaced = text
+                    .lines()
+                    .find(|l| l.contains(" replaced "))
+                    .expect("the crash demo reports the replacement");
+                let old_pid = support::pids_in(replaced.split(" replaced ").nth(1).unwrap());
+                assert!(
+                    labels.iter().any(|l| l.starts_with("replaces ")
+                        && old_pid.iter().any(|p| l.contains(&format!("pid {p}")))),
+                    "{chapter}: the figure does not show {replaced}: {labels:?}"
+                );
+                assert!(
+                    labels.iter().any(|l| l.contains("killed by SIGABRT")),
+                    "{chapter}: no killed worker in the figure: {labels:?}"
+                );
+            }
+        }
+    }
+    assert!(looked >= 4, "only {looked} figures looked at");
+}
+
+#[test]
+fn chapter_3_shows_the_load_of_its_own_gil_run() {
+    let built = built();
+    let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");
+    let at = page
+        .find("Per-core load during the run</title>")
+        .expect("chapter 3 has the per-core load figure");
+    let figure = &page[at..at + page[at..].find("</figure>").expect("a whole figure")];
+    // "N samples a quarter second apart": one table row per sample, one line per core.
+    let samples: usize = figure
+        .split(" samples a quarter second apart")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the description counts the samples");
+    assert!(samples >= 2, "{samples} samples");
+    assert_eq!(figure.matches("<tr>").count(), samples + 1, "{figure}");
+    let cores = figure.matches("<th>core ").count();
+    let lines = figure
+        .split("<polyline")
+        .filter(|p| p.contains("stroke-width=\"3\""))
+        .count();
+    assert_eq!(
+        lines,
+        2 * cores,
+        "a line and a legend mark per core: {figure}"
+    );
+}

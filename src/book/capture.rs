@@ -12,6 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +20,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::engine::cancel;
 use crate::group;
+use crate::figure::record::{self, Record};
 
 /// How long one capture may take before the build gives up on it.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -80,6 +82,9 @@ pub struct Captured {
     pub cores: usize,
     /// The interpreter, for Python: `Python 3.14.0`.
     pub runtime: Option<String>,
+    /// What a demo recorded of its run (its engine events with their stamps, its results),
+    /// for the figure drawn beside the output; empty for Python.
+    pub records: Vec<Record>,
 }
 
 /// A capture's result: its output, or why there is none to show.
@@ -149,11 +154,19 @@ pub fn python_version() -> Option<String> {
 
 fn run(job: &Job, procbook: &Path, python: Option<&str>, cores: usize) -> Result<Outcome> {
     let at = SystemTime::now();
+    let mut records = Vec::new();
     let (output, runtime) = match job {
         Job::Demo(words) => {
+            let recording = Recording::new();
             let mut cmd = Command::new(procbook);
-            cmd.arg("demo").args(words).env("NO_COLOR", "1");
-            (run_child(cmd, false, &job.command())?, None)
+            cmd.arg("demo")
+                .args(words)
+                .env("NO_COLOR", "1")
+                .env(record::ENV, &recording.0);
+            let output = run_child(cmd, false, &job.command())?;
+            records = record::read(&recording.0)
+                .with_context(|| format!("reading what `{}` recorded", job.command()))?;
+            (output, None)
         }
         Job::Python { dir, file } => {
             let Some(version) = python else {
@@ -175,7 +188,29 @@ fn run(job: &Job, procbook: &Path, python: Option<&str>, cores: usize) -> Result
         at,
         cores,
         runtime,
+        records,
     }))
+}
+
+/// A file for one demo to record its run in, removed when done with.
+struct Recording(PathBuf);
+
+impl Recording {
+    fn new() -> Recording {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("procbook-record-{}-{n}.jsonl", std::process::id()));
+        // A file left by an earlier process with this PID would add its lines to ours.
+        let _ = std::fs::remove_file(&path);
+        Recording(path)
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Run `cmd` in its own process group to the end and return what it printed: stdout and

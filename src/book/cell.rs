@@ -33,6 +33,14 @@ pub fn output(command: &str, captured: &Captured) -> String {
     )
 }
 
+/// An output cell with a figure drawn from the same run, under the caption.
+pub fn with_figure(cell: &str, figure: &str) -> String {
+    match cell.trim_end().strip_suffix("</div>") {
+        Some(open) => format!("{open}{figure}\n</div>\n"),
+        None => format!("{cell}{figure}"),
+    }
+}
+
 /// In place of a Python cell's output when the book was built without `python3`.
 pub fn no_python(command: &str) -> String {
     format!(
@@ -148,8 +156,14 @@ mod tests {
             at: UNIX_EPOCH + Duration::from_secs(1_795_315_290),
             cores: 2,
             runtime: None,
+            records: Vec::new(),
         };
         let cell = output("procbook demo pool", &captured);
+        let with = with_figure(&cell, "<figure>F</figure>");
+        assert!(
+            with.ends_with("</p>\n\n<figure>F</figure>\n</div>\n"),
+            "{with}"
+        );
         assert!(
             cell.contains(
                 "\n````text\n[SpawnPoolWorker-1 pid 4711] squared 3\n```\n\\{{#include x}}\n````\n"

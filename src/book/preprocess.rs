@@ -206,7 +206,23 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
     for (job, (_, result)) in results {
         match result {
             Ok(Outcome::Ran(captured)) => {
-                cells.insert(job.clone(), cell::output(&job.command(), &captured));
+                let mut html = cell::output(&job.command(), &captured);
+                match figure_for(&job, &captured) {
+                    Ok((figures, note)) => {
+                        if !figures.is_empty() {
+                            html = cell::with_figure(&html, &figures);
+                        }
+                        if let Some(note) = note {
+                            report
+                                .notes
+                                .push(format!("{}: no figure: {note}", job.command()));
+                        }
+                    }
+                    Err(e) => report
+                        .notes
+                        .push(format!("{}: no figure: {e:#}", job.command())),
+                }
+                cells.insert(job.clone(), html);
             }
             Ok(Outcome::NoPython) => {
                 cells.insert(job.clone(), cell::no_python(&job.command()));
@@ -242,8 +258,58 @@ pub fn expand(book: &mut Book, src: &Path, procbook: &Path) -> Result<Report> {
             .parent()
             .map_or_else(|| src.to_path_buf(), Path::to_path_buf);
         chapter.content = rewrite(&chapter.content, &dir, &cells, &lists);
+        // A capture shown in two chapters carries the same figure: its ids name the chapter,
+        // so they stay unique in print.html, where every chapter is one page.
+        let stem = source
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+            })
+            .unwrap_or_default();
+        chapter.content = chapter
+            .content
+            .replace(FIGURE_ID, &format!("{FIGURE_ID}{stem}-"));
     });
     Ok(report)
+}
+
+/// How every figure's id starts (the chapter is added after it).
+const FIGURE_ID: &str = "procbook-figure-";
+
+/// The figures a demo's capture carries (see [`crate::figure::FIGURES`]), drawn from what
+/// that run recorded, as one HTML string, and a note naming each figure the run could not give.
+fn figure_for(job: &Job, captured: &capture::Captured) -> Result<(String, Option<String>)> {
+    let Job::Demo(words) = job else {
+        return Ok((String::new(), None));
+    };
+    let Some(name) = words.first() else {
+        return Ok((String::new(), None));
+    };
+    let id: String = std::iter::once(FIGURE_ID.trim_end_matches('-'))
+        .chain(words.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let (mut html, mut missing) = (String::new(), Vec::new());
+    for (n, kind) in crate::figure::kinds_for(name).iter().enumerate() {
+        match crate::figure::draw(*kind, &captured.records)? {
+            Some(figure) => html.push_str(&figure.html(&format!("{id}-{n}"))),
+            None => missing.push(format!("{kind:?}")),
+        }
+    }
+    let note = (!missing.is_empty()).then(|| {
+        format!(
+            "the run recorded nothing to draw the {} figure from ({} records; demo {name} \
+             records its events through demos::recorded, its result through \
+             figure::record::result, its load through the strip)",
+            missing.join(" and "),
+            captured.records.len()
+        )
+    });
+    Ok((html, note))
 }
 
 /// The code an `{{#include path:anchor}}` with a named anchor stands for, dedented as the

@@ -75,7 +75,7 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     )?;
     let mut thread_part = false;
     let mut failed = Vec::new();
-    for event in rx {
+    for event in super::recorded(rx) {
         match &event {
             Event::ChunkDone {
                 name, pid, items, ..

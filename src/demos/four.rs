@@ -25,7 +25,7 @@ pub fn run(_: &super::DemoArgs, out: Out) -> Result<()> {
 
     drop((processes, tx));
     let mut order = Vec::new();
-    for event in rx {
+    for event in super::recorded(rx) {
         if let Event::Output { line, .. } = &event
             && let Some(n) = number_in(line)
         {

@@ -8,7 +8,11 @@ use super::tasks::SQUARE;
 use super::{DemoArgs, Out, show_event};
 use crate::engine::pool::default_workers;
 use crate::engine::{Event, Pool, default_chunksize};
+use crate::figure::{Record, timeline};
 use crate::term;
+
+/// Columns for the time axis of the text timeline (it fits a lesson's side-by-side column).
+const TIMELINE_WIDTH: usize = 24;
 
 pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let workers = args.workers.map_or_else(default_workers, |n| n as usize);
@@ -28,7 +32,9 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
 
     drop(tx);
     let mut busy = std::collections::BTreeSet::new();
-    for event in rx {
+    let mut seen = Vec::new();
+    for event in super::recorded(rx) {
+        seen.push(Record::from(&event));
         if let Event::ChunkDone {
             name,
             pid,
@@ -49,6 +55,8 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
         }
     }
     writeln!(out, "{}", term::heading(&format!("{squares:?}")))?;
+    // Who did what, when: the same stamps the book's figure is drawn from.
+    write!(out, "{}", timeline::text(&seen, TIMELINE_WIDTH))?;
     let how = match args.chunksize {
         Some(_) => format!("chunksize {chunksize}, as you asked"),
         None => format!(

@@ -1,0 +1,128 @@
+//! Figures for the book, drawn as SVG (with plotters) from a demo's recorded run: the same
+//! run whose text output the page shows, never a separate one and never drawn by hand.
+//!
+//! A figure is inline SVG inside a `<figure>`: a `<title>` and `<desc>` for screen readers, a
+//! caption, and the figure's data as a table for anyone who cannot see it. Its ink is black
+//! in the SVG and `currentColor` through the book's CSS (book/theme/procbook.css), so it
+//! follows the reader's theme and prints.
+
+pub mod costs;
+pub mod gil;
+pub mod load;
+pub mod record;
+pub mod timeline;
+
+use std::fmt::Write as _;
+
+pub use record::Record;
+
+/// Which figures a demo's capture gets: one table.
+pub static FIGURES: &[(&str, &[Kind])] = &[
+    ("pool", &[Kind::Timeline]),
+    ("four", &[Kind::Timeline]),
+    ("crash", &[Kind::Timeline]),
+    // The GIL figure is drawn from the result `demo gil` records with
+    // `record::result("gil", &its_json)`.
+    // (`demo sys` is over before the strip's second sample: it gets no load figure.)
+    ("gil", &[Kind::Gil, Kind::Load]),
+];
+
+/// The kinds of figure procbook draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A lane per process, a bar per chunk, marks for what it printed and how it ended.
+    Timeline,
+    /// Speedup and cores used per run of `demo gil`, Rust against Python.
+    Gil,
+    /// How busy each core was over the run, from the live strip's samples.
+    Load,
+    /// `procbook bench`'s costs on a log scale, from the report it records as "bench".
+    Costs,
+}
+
+/// The figures a demo's capture should carry (none for most).
+pub fn kinds_for(demo: &str) -> &'static [Kind] {
+    FIGURES
+        .iter()
+        .find(|(d, _)| *d == demo)
+        .map_or(&[], |(_, kinds)| kinds)
+}
+
+/// A drawn figure, ready to be put into a page with [`Figure::html`].
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// Short, as a title: "Which worker ran what, and when".
+    pub title: String,
+    /// One or two sentences saying what the figure shows, for `<desc>` and the caption.
+    pub summary: String,
+    /// The SVG document plotters drew.
+    pub svg: String,
+    /// The data drawn, as rows of a table (the first row is the header).
+    pub table: Vec<Vec<String>>,
+}
+
+impl Figure {
+    /// The figure as one HTML block with no blank line in it (a blank line would end an HTML
+    /// block in Markdown). `id` must be unique on the page.
+    pub fn html(&self, id: &str) -> String {
+        let title = escape(&self.title);
+        let summary = escape(&self.summary);
+        let svg = self.svg.trim();
+        // plotters writes `<svg width=.. height=.. viewBox=.. xmlns=..>`; the page scales it
+        // to its column, so the root tag is ours: sized by CSS, with its title and desc.
+        let body = svg
+            .find('>')
+            .map_or(svg, |end| &svg[end + 1..])
+            .trim_start();
+        let view_box = svg
+            .split("viewBox=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or("0 0 600 300");
+        let mut html = format!(
+            "<figure class=\"procbook-figure\" id=\"{id}\">\n\
+             <svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{view_box}\" role=\"img\" \
+             aria-labelledby=\"{id}-title {id}-desc\">\n\
+             <title id=\"{id}-title\">{title}</title>\n<desc id=\"{id}-desc\">{summary}</desc>\n"
+        );
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            html.push_str(line);
+            html.push('\n');
+        }
+        let _ = write!(
+            html,
+            "<figcaption><strong>{title}.</strong> {summary}</figcaption>\n\
+             <details><summary>The figure's data as a table</summary>\n<table>\n"
+        );
+        for (n, row) in self.table.iter().enumerate() {
+            let cell = if n == 0 { "th" } else { "td" };
+            html.push_str("<tr>");
+            for value in row {
+                let _ = write!(html, "<{cell}>{}</{cell}>", escape(value));
+            }
+            html.push_str("</tr>\n");
+        }
+        html.push_str("</table>\n</details>\n</figure>\n");
+        // mdBook's link preprocessor must not act on anything a run printed.
+        html.replace("{{#", "&#123;&#123;#")
+    }
+}
+
+/// Draw the figure of `kind` from a run's records; `None` when the records hold nothing to
+/// draw (the caller says so).
+pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
+    match kind {
+        Kind::Timeline => timeline::draw(records),
+        Kind::Gil => gil::draw(records),
+        Kind::Load => load::draw(records),
+        Kind::Costs => costs::draw(records),
+    }
+}
+
+/// Text made safe to put between HTML tags or in an attribute.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
