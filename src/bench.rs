@@ -89,6 +89,8 @@ pub fn run(args: &BenchArgs, out: Out) -> Result<()> {
         )?;
     }
     let report = measure(!args.no_python)?;
+    // The book's costs figure is drawn from this same run (a no-op unless a capture records it).
+    crate::figure::record::result("bench", &report);
     if args.json {
         let mut json = serde_json::to_value(&report)?;
         round_floats(&mut json);

@@ -22,9 +22,11 @@ pub static FIGURES: &[(&str, &[Kind])] = &[
     ("four", &[Kind::Timeline]),
     ("crash", &[Kind::Timeline]),
     // The GIL figure is drawn from the result `demo gil` records with
-    // `record::result("gil", &its_json)`.
+    // `record::result("gil", &report)`.
     // (`demo sys` is over before the strip's second sample: it gets no load figure.)
     ("gil", &[Kind::Gil, Kind::Load]),
+    // `demo bench` is `procbook bench`, which records its report as "bench".
+    ("bench", &[Kind::Costs]),
 ];
 
 /// The kinds of figure procbook draws.

@@ -271,6 +271,40 @@ fn events(body: &str) -> (Vec<String>, Option<String>) {
 
 const FIXTURE: &str = "# One\n\n{{#procbook demo four}}\n\n{{#procbook try demo gil}}\n";
 
+/// Issue 13: "where the pictures exist, the live run redraws them": the figure comes after
+/// the run's output, drawn from that run (its workers' PIDs, not the captured ones).
+#[test]
+fn a_live_run_redraws_its_figure_from_its_own_processes() {
+    let root = fixture_book("figure", FIXTURE);
+    let served = Served::start("figure", Some(&root));
+    let token = token(&served);
+    let ours = format!("Host: {}\r\nX-Procbook-Token: {token}\r\n", served.host());
+    let (code, _, body) = post_run(&served, &ours, r#"{"command": "demo four"}"#);
+    assert_eq!(code, 200, "{body}");
+    let (lines, done) = events(&body);
+    assert_eq!(done.as_deref(), Some("0"), "{body}");
+    let printed = pid_set(&lines.join("\n"));
+    assert!(printed.len() >= 4, "four processes print: {lines:?}");
+    let figure: String = body
+        .split("event: figure\n")
+        .nth(1)
+        .expect("an `event: figure` after the run")
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(figure.contains("<svg"), "{figure}");
+    for pid in &printed {
+        assert!(
+            figure.contains(&pid.to_string()),
+            "the figure names PID {pid} of this run: {figure}"
+        );
+    }
+    served.assert_only_server_left();
+    served.stop();
+}
+
 #[test]
 fn forged_requests_are_refused_and_limits_hold() {
     let root = fixture_book("forged", FIXTURE);

@@ -96,11 +96,13 @@
                 var caption = el('p', 'procbook-caption procbook-live-caption');
                 // Screen readers hear how the run went, not every line of it.
                 caption.setAttribute('aria-live', 'polite');
-                box.append(pre, caption);
+                var figures = el('div', 'procbook-live-figures');
+                box.append(pre, caption, figures);
                 cell.appendChild(box);
-                live = { box: box, code: code, caption: caption };
+                live = { box: box, code: code, caption: caption, figures: figures };
             }
             live.code.textContent = '';
+            live.figures.textContent = '';
             showCaptured(false);
             toggle.hidden = true;
             var began = new Date();
@@ -145,6 +147,12 @@
                                 live.code.appendChild(document.createTextNode(data + '\n'));
                             } else if (name === 'done') {
                                 status = data;
+                            } else if (name === 'figure') {
+                                // Drawn by the server from this run's own recording, in place
+                                // of the captured run's figure (hidden with the captured run).
+                                var holder = el('div', 'procbook-live-figure');
+                                holder.innerHTML = data;
+                                live.figures.appendChild(holder);
                             } else if (name === 'stopped') {
                                 note = ' It ' + data + '.';
                             }

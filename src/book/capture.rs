@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 
 use crate::engine::cancel;
-use crate::group;
 use crate::figure::record::{self, Record};
+use crate::group;
 
 /// How long one capture may take before the build gives up on it.
 const LIMIT: Duration = Duration::from_secs(120);

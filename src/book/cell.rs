@@ -18,8 +18,14 @@ pub fn output(command: &str, captured: &Captured) -> String {
         .as_deref()
         .map(|r| format!(" ({})", escape(r)))
         .unwrap_or_default();
+    let busy = if was_busy(captured) {
+        " <strong>The machine was busy with other work during this run, so it could not show \
+         the lesson</strong>: the output says so first; run it again on a quieter machine."
+    } else {
+        ""
+    };
     let caption = format!(
-        "Captured by <code>{}</code>{runtime} on {}, on {cores}.",
+        "Captured by <code>{}</code>{runtime} on {}, on {cores}.{busy}",
         escape(command),
         utc_minute(captured.at)
     );
@@ -31,6 +37,19 @@ pub fn output(command: &str, captured: &Captured) -> String {
          <p class=\"procbook-caption\">{caption}</p>\n\n</div>\n",
         run_attribute(command)
     )
+}
+
+/// Did the run say that other work kept it from showing its lesson? A demo records
+/// `"busy": true` in its result (`demo gil`); a Python script says so in words (03_gil.py).
+fn was_busy(captured: &Captured) -> bool {
+    let recorded = captured
+        .records
+        .iter()
+        .any(|r| matches!(r, crate::figure::Record::Result { data, .. } if data["busy"] == true));
+    recorded
+        || captured.output.lines().any(|line| {
+            line.contains("This machine was busy") || line.contains("This machine was too busy")
+        })
 }
 
 /// An output cell with a figure drawn from the same run, under the caption.
@@ -171,6 +190,31 @@ mod tests {
             "{cell}"
         );
         assert!(cell.contains("Captured by <code>procbook demo pool</code> on 2026-11-22 at 02:41 UTC, on 2 cores."), "{cell}");
+    }
+
+    #[test]
+    fn a_busy_run_says_so_in_its_caption_and_a_quiet_one_does_not() {
+        let quiet = Captured {
+            output: "serial 1.00 cores\n".into(),
+            at: UNIX_EPOCH,
+            cores: 2,
+            runtime: None,
+            records: Vec::new(),
+        };
+        assert!(!output("procbook demo gil", &quiet).contains("was busy"));
+        let said = Captured {
+            output: "This machine was busy with other work: the serial run had 0.40 cores\n".into(),
+            ..quiet.clone()
+        };
+        assert!(output("python3 python/03_gil.py", &said).contains("The machine was busy"));
+        let recorded = Captured {
+            records: vec![crate::figure::Record::Result {
+                demo: "gil".into(),
+                data: serde_json::json!({"busy": true, "runs": []}),
+            }],
+            ..quiet
+        };
+        assert!(output("procbook demo gil", &recorded).contains("The machine was busy"));
     }
 
     #[test]

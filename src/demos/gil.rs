@@ -586,6 +586,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let cores = engine::pool::default_workers();
     if args.json {
         let report = measure_all(cores, &mut |_| Ok(()))?;
+        crate::figure::record::result("gil", &report);
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
         return Ok(());
     }
@@ -602,6 +603,8 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
         out.flush()?;
         Ok(())
     })?;
+    // The book's figure is drawn from this same run (a no-op unless a capture records it).
+    crate::figure::record::result("gil", &report);
     show(&report, out)
 }
 

@@ -204,6 +204,8 @@ impl Drop for Slot {
 #[derive(Debug)]
 enum Message {
     Line(String),
+    /// A figure drawn from the run's own recording, as one HTML block (`event: figure`).
+    Figure(String),
     /// The exit code (128 + the signal's number when a signal ended it, as shells say it).
     Done(i32),
 }
@@ -243,11 +245,21 @@ impl Group {
 
 /// Start the process and the threads that read it and reap it.
 fn spawn(runnable: &Runnable, slot: Slot) -> Result<(Arc<Group>, mpsc::Receiver<Message>)> {
+    let mut figures = None;
     let mut cmd = match runnable {
         Runnable::Procbook(words) => {
             let exe = std::env::current_exe().context("finding the procbook binary")?;
             let mut cmd = Command::new(exe);
             cmd.args(words).env("NO_COLOR", "1");
+            // A demo records its run, as it does for the book's capture, so the page's figure
+            // is redrawn from this run (and the live strip records instead of printing).
+            if let [demo, name, ..] = words.as_slice()
+                && demo == "demo"
+            {
+                let file = crate::scratch::make("live-run")?.join("record.jsonl");
+                cmd.env(crate::figure::record::ENV, &file);
+                figures = Some((name.clone(), file));
+            }
             cmd
         }
         Runnable::Python { dir, file } => {
@@ -278,7 +290,7 @@ fn spawn(runnable: &Runnable, slot: Slot) -> Result<(Arc<Group>, mpsc::Receiver<
         let group = Arc::clone(&group);
         thread::Builder::new()
             .name("procbook-run".into())
-            .spawn(move || supervise(child, reader, tx, group, slot))
+            .spawn(move || supervise(child, reader, tx, group, slot, figures))
     };
     if let Err(e) = supervisor {
         // The thread never ran, so its `Child` is gone unreaped: reap it by PID.
@@ -299,6 +311,7 @@ fn supervise(
     tx: mpsc::Sender<Message>,
     group: Arc<Group>,
     slot: Slot,
+    figures: Option<(String, PathBuf)>,
 ) {
     let (read_done, read_finished) = std::sync::mpsc::channel::<()>();
     let lines = tx.clone();
@@ -340,8 +353,38 @@ fn supervise(
     // The group is gone now, so the pipe's last writer is too; the reader ends unless
     // something left the group holding it, and then the page is not kept waiting.
     let _ = read_finished.recv_timeout(Duration::from_secs(2));
+    if let Some((demo, file)) = figures {
+        for figure in redrawn(&demo, &file) {
+            let _ = tx.blocking_send(Message::Figure(figure));
+        }
+        if let Some(dir) = file.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
     let _ = tx.blocking_send(Message::Done(code));
     drop(slot);
+}
+
+/// The figures the book draws for `demo`, drawn again from this run's recording in `file`
+/// (none when the demo has no figure or recorded nothing, say because it was stopped).
+fn redrawn(demo: &str, file: &Path) -> Vec<String> {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let kinds = crate::figure::kinds_for(demo);
+    if kinds.is_empty() {
+        return Vec::new();
+    }
+    let Ok(records) = crate::figure::record::read(file) else {
+        return Vec::new();
+    };
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    kinds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, kind)| {
+            let figure = crate::figure::draw(*kind, &records).ok()??;
+            Some(figure.html(&format!("live-{demo}-{run}-{i}")))
+        })
+        .collect()
 }
 
 /// Wait until the process `pid` has exited, leaving it unreaped: its PID, and so its group's
@@ -422,6 +465,16 @@ impl Body for Events {
         while out.len() < 64 * 1024 {
             match self.lines.poll_recv(cx) {
                 Poll::Ready(Some(Message::Line(text))) => data_line(&mut out, &text),
+                Poll::Ready(Some(Message::Figure(html))) => {
+                    // One `data:` field per line; the page joins them with newlines again.
+                    out.push_str("event: figure\n");
+                    for line in html.lines() {
+                        out.push_str("data: ");
+                        out.push_str(&line.replace('\r', ""));
+                        out.push('\n');
+                    }
+                    out.push('\n');
+                }
                 Poll::Ready(Some(Message::Done(code))) => {
                     out.push_str(&format!("event: done\ndata: {code}\n\n"));
                     self.done = true;
