@@ -57,6 +57,11 @@ fn bars(report: &Report) -> Vec<(&'static str, String, f64)> {
             "one task, default chunksize".to_string(),
             report.task_default_us,
         ),
+        (
+            "Rust",
+            "one item of a 1,000,000-item map".to_string(),
+            report.task_million_us,
+        ),
     ];
     if let Some(py) = &report.python {
         for (method, us) in &py.process_spawn_us {
@@ -82,6 +87,11 @@ fn bars(report: &Report) -> Vec<(&'static str, String, f64)> {
             "Python",
             "one task, default chunksize".to_string(),
             py.task_default_us,
+        ));
+        bars.push((
+            "Python",
+            "one item of a 1,000,000-item map".to_string(),
+            py.task_million_us,
         ));
     }
     bars.retain(|(_, _, us)| us.is_finite() && *us > 0.0);
@@ -201,8 +211,12 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
 fn shown(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.1} ms", us / 1000.0)
-    } else {
+    } else if us >= 1.0 {
         format!("{us:.1} µs")
+    } else {
+        // A map's per-item cost is well under a microsecond: keep two significant digits.
+        let digits = 1 + (-us.log10()).ceil().max(1.0) as usize;
+        format!("{us:.digits$} µs")
     }
 }
 
@@ -217,22 +231,24 @@ mod tests {
             "thread_spawn_us": 20.0, "raw_spawn_us": 400.0, "self_exec_us": 900.0,
             "process_spawn_us": 1200.0, "pool_start_us": 2500.0,
             "task_chunk1_us": 8.0, "task_default_us": 2.0,
+            "task_million_us": 0.07, "task_million_vs_python": 0.5,
             "python": {"version": "Python 3.11.7", "start_method": "fork",
                 "process_spawn_us": {"fork": 900.0, "spawn": 25000.0, "forkserver": null},
-                "pool_start_us": 30000.0, "task_chunk1_us": 40.0, "task_default_us": 9.0}
+                "pool_start_us": 30000.0, "task_chunk1_us": 40.0, "task_default_us": 9.0,
+                "task_million_us": 0.14}
         });
         let records = [Record::Result {
             demo: "bench".into(),
             data,
         }];
         let figure = draw(&records).unwrap().expect("a figure");
-        assert_eq!(figure.svg.matches("<rect").count(), 7 + 5, "{}", figure.svg);
+        assert_eq!(figure.svg.matches("<rect").count(), 8 + 6, "{}", figure.svg);
         assert!(figure.svg.contains("25.0 ms"), "{}", figure.svg);
         assert!(
             figure.summary.contains("Python 3.11.7"),
             "{}",
             figure.summary
         );
-        assert_eq!(figure.table.len(), 13);
+        assert_eq!(figure.table.len(), 15);
     }
 }
