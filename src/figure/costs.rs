@@ -181,10 +181,18 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
     let (least, most) = bars.iter().fold((f64::INFINITY, 0f64), |(a, b), bar| {
         (a.min(bar.2), b.max(bar.2))
     });
-    let ratio = most / least;
+    // "About a million-fold": the order of magnitude, since the figures carry no more.
+    let decades = (most / least).log10().round() as i32;
+    let span = match decades {
+        ..=0 => "less than ten-fold".to_string(),
+        1 => "about ten-fold".to_string(),
+        2 => "about a hundred-fold".to_string(),
+        3 => "about a thousand-fold".to_string(),
+        n => format!("about 10^{n}-fold"),
+    };
     let mut summary = format!(
         "{} costs measured by procbook bench on {} cores, on a logarithmic scale: each step \
-         of the axis is ten times the last, and the bars span about {ratio:.0}-fold",
+         of the axis is ten times the last, and the bars span {span}",
         bars.len(),
         report.cores
     );

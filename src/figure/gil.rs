@@ -146,13 +146,35 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
          it was, the line under it how many cores it kept busy",
         gil.runs.len()
     );
-    summary.push_str(
-        ". Rust's threads and processes both use the cores; Python's threads take turns \
-         under the GIL, so only its processes can.",
-    );
+    // Say what this run showed, from its own figures, not what a quiet machine would show.
+    let cores = |lang: &str, kind: &str| {
+        gil.runs
+            .iter()
+            .find(|r| r.lang == lang && r.kind == kind)
+            .map(|r| format!("{:.2}", r.cores_used))
+    };
+    let said: Vec<String> = [
+        ("rust", "threads", "Rust's threads"),
+        ("rust", "processes", "Rust's processes"),
+        (
+            "rust",
+            "threads+gil",
+            "Rust's threads under the simulated GIL",
+        ),
+        ("python", "threads", "Python's threads"),
+        ("python", "processes", "Python's processes"),
+    ]
+    .iter()
+    .filter_map(|(lang, kind, who)| cores(lang, kind).map(|c| format!("{who} {c}")))
+    .collect();
+    if !said.is_empty() {
+        summary.push_str(&format!(". Cores used in this run: {}", said.join(", ")));
+    }
+    summary.push_str(". A thread under a GIL cannot keep more than one core busy.");
     if gil.busy() {
         summary.push_str(
-            " Other programs kept the machine busy during this run, so the speedups are rough.",
+            " Other programs kept the machine busy during this run, so it could not show the \
+             speedups; the cores used still show the GIL.",
         );
     }
     let mut table = vec![

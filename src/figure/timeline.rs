@@ -359,9 +359,11 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
     summary.push('.');
     if widened > 0 {
         summary.push_str(&format!(
-            " {widened} chunk(s) took less than {:.0} µs and are drawn {MIN_BAR:.0} units wide \
-             so that they show.",
-            min_bar * 1000.0
+            " {} took less than {:.0} µs and {} drawn {MIN_BAR:.0} units wide so that {} show.",
+            crate::term::plural(widened, "chunk"),
+            min_bar * 1000.0,
+            if widened == 1 { "is" } else { "are" },
+            if widened == 1 { "it" } else { "they" },
         ));
     }
 

@@ -4,8 +4,8 @@
 //! (book/src/01-what-is-multiprocessing.md).
 //!
 //! A reference solution. `available_parallelism` asks the kernel which CPUs this thread may
-//! run on (and any CPU quota of its container), which is what Python's
-//! `os.process_cpu_count()` does.
+//! run on, which is what Python's `os.process_cpu_count()` does; it also honours a
+//! container's CPU quota, which Python's function does not.
 
 use std::io::{self, ErrorKind};
 use std::thread;
