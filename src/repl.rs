@@ -128,10 +128,11 @@ impl Session {
                 &format!("usage: {}", line::usage(&command))
             )),
         };
+        let taken = crate::engine::child::identities_taken();
         let mut watch = counter::Watch::new(out);
         let flow = self.run(input.line, &mut watch);
         let first = watch.first().cloned();
-        if let Some(note) = counter::note(first.as_ref(), &mut self.counter_explained) {
+        if let Some(note) = counter::note(first.as_ref(), taken, &mut self.counter_explained) {
             writeln!(out, "{}", term::notice(&note))?;
         }
         flow

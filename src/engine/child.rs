@@ -42,6 +42,11 @@ pub fn next_identity() -> usize {
     COUNTER.fetch_add(1, Ordering::Relaxed)
 }
 
+/// How many numbers the program's children have taken so far.
+pub fn identities_taken() -> usize {
+    COUNTER.load(Ordering::Relaxed) - 1
+}
+
 /// What a worker is started as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -67,13 +67,16 @@ pub fn first_tag(text: &str) -> Option<(String, u64)> {
     None
 }
 
-/// The note for a command whose first process was `name` (number `n`), if it is the first
-/// such surprise: `None` for number 1, or once the note has been given.
-pub fn note(first: Option<&(String, u64)>, given: &mut bool) -> Option<String> {
+/// The note for a command whose first process shown was `name` (number `n`), when earlier
+/// commands had taken `taken` numbers, if it is the first such surprise: `None` for number 1,
+/// when no earlier command started a process (the command's own earlier rounds took the
+/// numbers, as `demo gil`'s do), or once the note has been given.
+pub fn note(first: Option<&(String, u64)>, taken: usize, given: &mut bool) -> Option<String> {
     let (name, n) = first?;
-    if *n <= 1 || *given {
+    if *n <= 1 || taken == 0 || *given {
         return None;
     }
+    let n = taken + 1;
     *given = true;
     let kind = name.rsplit_once('-').map_or(name.as_str(), |(k, _)| k);
     Some(format!(
@@ -104,10 +107,15 @@ mod tests {
     #[test]
     fn the_note_comes_once_and_only_for_a_number_past_1() {
         let mut given = false;
-        assert_eq!(note(Some(&("Process-1".into(), 1)), &mut given), None);
-        let text = note(Some(&("Process-85".into(), 85)), &mut given).unwrap();
+        assert_eq!(note(Some(&("Process-1".into(), 1)), 0, &mut given), None);
+        // A command whose own earlier rounds took the numbers gets no note.
+        assert_eq!(
+            note(Some(&("SpawnPoolWorker-5".into(), 5)), 0, &mut given),
+            None
+        );
+        let text = note(Some(&("Process-85".into(), 85)), 84, &mut given).unwrap();
         assert!(text.starts_with("Process-85, not Process-1: "), "{text}");
         assert!(text.contains("Lesson 7"), "{text}");
-        assert_eq!(note(Some(&("Process-86".into(), 86)), &mut given), None);
+        assert_eq!(note(Some(&("Process-86".into(), 86)), 85, &mut given), None);
     }
 }
