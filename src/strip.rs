@@ -132,7 +132,12 @@ impl Write for StripWriter<'_> {
             screen.shown = false;
         }
         let n = self.out.write(buf)?;
-        self.out.flush()?;
+        // Flushed at each line's end, so the strip is drawn after it; not after a piece of a
+        // line, which would push it out before the line could be fitted to the terminal
+        // (`writeln!` writes a line's text and its newline separately).
+        if buf[..n].contains(&b'\n') {
+            self.out.flush()?;
+        }
         if n > 0 {
             screen.line_start = buf[..n].ends_with(b"\n");
         }
