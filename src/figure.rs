@@ -11,6 +11,7 @@ pub mod gil;
 pub mod load;
 pub mod record;
 pub mod timeline;
+pub mod tree;
 
 use std::fmt::Write as _;
 
@@ -27,6 +28,8 @@ pub static FIGURES: &[(&str, &[Kind])] = &[
     ("gil", &[Kind::Gil, Kind::Load]),
     // `demo bench` is `procbook bench`, which records its report as "bench".
     ("bench", &[Kind::Costs]),
+    // The process tree `demo start-methods` records with `record::result`.
+    (tree::DEMO, &[Kind::Tree]),
 ];
 
 /// The kinds of figure procbook draws.
@@ -40,6 +43,8 @@ pub enum Kind {
     Load,
     /// `procbook bench`'s costs on a log scale, from the report it records as "bench".
     Costs,
+    /// Who started whom, with real PIDs: `demo start-methods`'s spawned and forked children.
+    Tree,
 }
 
 /// The figures a demo's capture should carry (none for most).
@@ -118,6 +123,7 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
         Kind::Gil => gil::draw(records),
         Kind::Load => load::draw(records),
         Kind::Costs => costs::draw(records),
+        Kind::Tree => tree::draw(records),
     }
 }
 

@@ -216,10 +216,11 @@ mod tests {
             "cores": 2, "workers": 2, "repeats": 5,
             "thread_spawn_us": 20.0, "raw_spawn_us": 400.0, "self_exec_us": 900.0,
             "process_spawn_us": 1200.0, "pool_start_us": 2500.0,
-            "task_chunk1_us": 8.0, "task_default_us": 2.0,
+            "task_chunk1_us": 8.0, "task_default_us": 2.0, "task_million_us": 0.5,
             "python": {"version": "Python 3.11.7", "start_method": "fork",
                 "process_spawn_us": {"fork": 900.0, "spawn": 25000.0, "forkserver": null},
-                "pool_start_us": 30000.0, "task_chunk1_us": 40.0, "task_default_us": 9.0}
+                "pool_start_us": 30000.0, "task_chunk1_us": 40.0, "task_default_us": 9.0,
+                "task_million_us": 1.5}
         });
         let records = [Record::Result {
             demo: "bench".into(),
