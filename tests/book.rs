@@ -1121,6 +1121,62 @@ fn figures_are_drawn_from_the_run_their_cell_shows() {
 }
 
 #[test]
+fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
+    let built = built();
+    let page =
+        std::fs::read_to_string(built.dest.join("08-start-methods.html")).expect("chapter 8");
+    let cells = cells_with_figures(&page);
+    let (text, figure) = cells
+        .iter()
+        .find(|(_, f)| f.contains("Who started whom"))
+        .expect("chapter 8 has the process tree");
+    assert!(
+        figure.contains("<desc") && figure.contains("<table>"),
+        "a tree without its description or data table"
+    );
+    // Every box is a process the output beside it names, with the same PID: the named ones by
+    // their tag, the forked ones by the PIDs the fork helper printed.
+    let boxes: Vec<(String, u32)> = svg_texts(figure)
+        .iter()
+        .filter_map(|l| {
+            let (name, pid) = l.split_once(" · pid ")?;
+            Some((name.to_string(), pid.parse().ok()?))
+        })
+        .collect();
+    let tags = support::pids_in(text);
+    assert!(boxes.len() >= 5, "too few processes drawn: {boxes:?}");
+    for (name, pid) in &boxes {
+        if name == "fork child" {
+            assert!(
+                text.contains(&format!("pid {pid}")),
+                "the tree has a fork child pid {pid} the output does not show:\n{text}"
+            );
+        } else {
+            assert!(
+                text.contains(&format!("[{name} pid {pid}]")),
+                "the tree has {name} (pid {pid}), which the output does not show:\n{text}"
+            );
+        }
+    }
+    // Every process the output tags is in the tree.
+    for pid in tags {
+        assert!(
+            boxes.iter().any(|(_, p)| *p == pid),
+            "pid {pid} is in the output but not in the tree: {boxes:?}"
+        );
+    }
+    // One line per child: the table lists each process with its parent, and every parent
+    // but the root's is a process of the tree.
+    let rows = figure.matches("<tr>").count() - 1;
+    assert_eq!(rows, boxes.len(), "a table row per box");
+    let edges = figure
+        .split("<polyline")
+        .filter(|p| p.contains("stroke-width=\"2\""))
+        .count();
+    assert_eq!(edges, boxes.len() - 1, "a line from each child to its parent");
+}
+
+#[test]
 fn chapter_3_shows_the_load_of_its_own_gil_run() {
     let built = built();
     let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");

@@ -46,8 +46,8 @@ impl Tree {
     }
 }
 
-const COLUMN: i32 = 200;
-const GAP: i32 = 44;
+const COLUMN: i32 = 216;
+const GAP: i32 = 36;
 const BOX_W: i32 = COLUMN;
 const BOX_H: i32 = 46;
 const ROW: i32 = 56;
