@@ -9,6 +9,7 @@
 pub mod costs;
 pub mod gil;
 pub mod load;
+pub mod memory;
 pub mod record;
 pub mod timeline;
 pub mod tree;
@@ -30,6 +31,8 @@ pub static FIGURES: &[(&str, &[Kind])] = &[
     ("bench", &[Kind::Costs]),
     // The process tree `demo start-methods` records with `record::result`.
     (tree::DEMO, &[Kind::Tree]),
+    // The counters `demo memory` saw, recorded with `record::result`.
+    (memory::DEMO, &[Kind::Memory]),
 ];
 
 /// The kinds of figure procbook draws.
@@ -45,6 +48,8 @@ pub enum Kind {
     Costs,
     /// Who started whom, with real PIDs: `demo start-methods`'s spawned and forked children.
     Tree,
+    /// `demo memory`'s counters: the threads' one shared, the processes' one each.
+    Memory,
 }
 
 /// The figures a demo's capture should carry (none for most).
@@ -124,6 +129,7 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
         Kind::Load => load::draw(records),
         Kind::Costs => costs::draw(records),
         Kind::Tree => tree::draw(records),
+        Kind::Memory => memory::draw(records),
     }
 }
 

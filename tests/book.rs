@@ -1121,6 +1121,63 @@ fn figures_are_drawn_from_the_run_their_cell_shows() {
 }
 
 #[test]
+fn chapter_2_draws_the_counters_of_the_run_beside_it() {
+    let built = built();
+    let page = std::fs::read_to_string(built.dest.join("02-processes-vs-threads.html"))
+        .expect("chapter 2");
+    let cells = cells_with_figures(&page);
+    let (text, figure) = cells
+        .iter()
+        .find(|(_, f)| f.contains("One shared memory, separate memories"))
+        .expect("chapter 2 has the memory figure");
+    let labels = svg_texts(figure);
+    // A memory per process, named with the name and PID the output tags it with, and the
+    // COUNTER the output says that process saw.
+    let memories: Vec<&String> = labels.iter().filter(|l| l.contains(" · pid ")).collect();
+    assert_eq!(
+        memories.len(),
+        2 + 3,
+        "the parent twice, each child once: {labels:?}"
+    );
+    for memory in &memories {
+        let (name, pid) = memory.split_once(" · pid ").expect("a name and a pid");
+        let tag = format!("[{name} pid {pid}]");
+        assert!(
+            text.contains(&tag),
+            "{tag} is drawn but not in the output:\n{text}"
+        );
+        if name.starts_with("Process-") {
+            let said = text
+                .lines()
+                .find(|l| l.starts_with(&tag) && l.contains("COUNTER is "))
+                .and_then(|l| l.split("COUNTER is ").nth(1)?.split(' ').next())
+                .expect("the child says what it counted");
+            assert!(
+                labels.contains(&format!("COUNTER = {said}, in its own copy")),
+                "{tag} said {said}; the figure: {labels:?}"
+            );
+        }
+    }
+    let parent_says = |after: &str| {
+        text.lines()
+            .find(|l| l.contains(after))
+            .and_then(|l| l.split("COUNTER = ").nth(1)?.split([';', ' ']).next())
+            .map(str::to_string)
+            .expect("the parent says its COUNTER")
+    };
+    let shared = parent_says("after the threads:");
+    assert!(
+        labels.contains(&format!("COUNTER = {shared}, from all 3 threads")),
+        "{labels:?}"
+    );
+    let kept = parent_says("after the processes:");
+    assert!(
+        labels.contains(&format!("COUNTER = {kept}, as the threads left it")),
+        "{labels:?}"
+    );
+}
+
+#[test]
 fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
     let built = built();
     let page =
@@ -1173,7 +1230,11 @@ fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
         .split("<polyline")
         .filter(|p| p.contains("stroke-width=\"2\""))
         .count();
-    assert_eq!(edges, boxes.len() - 1, "a line from each child to its parent");
+    assert_eq!(
+        edges,
+        boxes.len() - 1,
+        "a line from each child to its parent"
+    );
 }
 
 #[test]

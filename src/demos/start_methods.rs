@@ -236,7 +236,13 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
         .context("the fork helper is gone")?;
     helper.shutdown();
     drop(tx);
-    record_tree(&me.name, me.pid, &spawns, (&helper_name, helper_pid), &report);
+    record_tree(
+        &me.name,
+        me.pid,
+        &spawns,
+        (&helper_name, helper_pid),
+        &report,
+    );
     writeln!(
         out,
         "{}",
@@ -361,12 +367,24 @@ fn record_tree(
         tree.add(child, *child_pid, Some(pid), "spawn", "");
     }
     // The engine's pool workers are started the way spawn starts a Process.
-    tree.add(helper_name, helper_pid, Some(pid), "spawn", "the fork helper");
+    tree.add(
+        helper_name,
+        helper_pid,
+        Some(pid),
+        "spawn",
+        "the fork helper",
+    );
     for (child_pid, _) in &report.forks {
         tree.add("fork child", *child_pid, Some(helper_pid), "fork", "");
     }
     let wrote = format!("wrote {}", kib(WRITE_KIB as u64));
-    tree.add("fork child", report.cow.pid, Some(helper_pid), "fork", &wrote);
+    tree.add(
+        "fork child",
+        report.cow.pid,
+        Some(helper_pid),
+        "fork",
+        &wrote,
+    );
     crate::figure::record::result(crate::figure::tree::DEMO, &tree);
 }
 

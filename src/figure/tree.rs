@@ -155,8 +155,8 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
 
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (width as u32, height as u32))
-            .into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (width as u32, height as u32)).into_drawing_area();
         // Edges first, under the boxes: from the parent's right side, across half the gap,
         // down (or up) to the child's row, and into its left side.
         for p in &placed {
@@ -272,7 +272,13 @@ mod tests {
         tree.add("MainProcess", 100, None, "", "");
         tree.add("Process-1", 101, Some(100), "spawn", "");
         tree.add("Process-2", 102, Some(100), "spawn", "");
-        tree.add("SpawnPoolWorker-3", 103, Some(100), "spawn", "the fork helper");
+        tree.add(
+            "SpawnPoolWorker-3",
+            103,
+            Some(100),
+            "spawn",
+            "the fork helper",
+        );
         tree.add("fork child", 104, Some(103), "fork", "");
         tree.add("fork child", 105, Some(103), "fork", "wrote 1 MiB");
         tree
