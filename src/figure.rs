@@ -8,6 +8,7 @@
 
 pub mod costs;
 pub mod gil;
+pub mod handovers;
 pub mod load;
 pub mod memory;
 pub mod record;
@@ -26,7 +27,7 @@ pub static FIGURES: &[(&str, &[Kind])] = &[
     // The GIL figure is drawn from the result `demo gil` records with
     // `record::result("gil", &report)`.
     // (`demo sys` is over before the strip's second sample: it gets no load figure.)
-    ("gil", &[Kind::Gil, Kind::Load]),
+    ("gil", &[Kind::Gil, Kind::Load, Kind::Handovers]),
     // `demo bench` is `procbook bench`, which records its report as "bench".
     ("bench", &[Kind::Costs]),
     // The process tree `demo start-methods` records with `record::result`.
@@ -50,6 +51,8 @@ pub enum Kind {
     Tree,
     /// `demo memory`'s counters: the threads' one shared, the processes' one each.
     Memory,
+    /// The simulated GIL's turns in `demo gil`, a lane per thread, over a few intervals.
+    Handovers,
 }
 
 /// The figures a demo's capture should carry (none for most).
@@ -130,6 +133,7 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
         Kind::Costs => costs::draw(records),
         Kind::Tree => tree::draw(records),
         Kind::Memory => memory::draw(records),
+        Kind::Handovers => handovers::draw(records),
     }
 }
 

@@ -1178,6 +1178,65 @@ fn chapter_2_draws_the_counters_of_the_run_beside_it() {
 }
 
 #[test]
+fn chapter_3_draws_the_simulated_gils_turns_of_its_own_run() {
+    let built = built();
+    let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");
+    let cells = cells_with_figures(&page);
+    // The figures of demo gil's cell follow its output; the first is the speedups'.
+    let (text, _) = cells
+        .iter()
+        .find(|(t, _)| t.contains(" threads + GIL"))
+        .expect("chapter 3 has demo gil's cell, with its figures");
+    let at = page
+        .find("The simulated GIL changing hands</title>")
+        .expect("the figure's title");
+    let figure = &page[at..at + page[at..].find("</figure>").expect("a whole figure")];
+    // A lane per thread of the run the output reports ("Rust, N threads + GIL").
+    let threads: usize = text
+        .lines()
+        .find(|l| l.starts_with("Rust, ") && l.contains(" threads + GIL"))
+        .and_then(|l| l["Rust, ".len()..].split(' ').next()?.parse().ok())
+        .expect("the output names the threads + GIL run");
+    let lanes: Vec<String> = svg_texts(figure)
+        .into_iter()
+        .filter(|l| l.starts_with("thread ") && l.contains(" · tid "))
+        .collect();
+    assert_eq!(lanes.len(), threads, "{lanes:?}");
+    // A bar per turn in the table, and the turns, in order, never overlap.
+    let rows: Vec<Vec<String>> = figure
+        .split("<tr><td>")
+        .skip(1)
+        .map(|r| {
+            r.split("</td>")
+                .map(|c| c.trim_start_matches("<td>").to_string())
+                .take(4)
+                .collect()
+        })
+        .collect();
+    assert!(rows.len() >= 2, "fewer than two turns drawn: {figure}");
+    let bars = figure
+        .split("<rect")
+        .skip(1)
+        .filter(|r| !r[..r.find('>').unwrap_or(r.len())].contains("fill=\"#FFFFFF\""))
+        .count();
+    assert_eq!(bars, rows.len(), "a bar per turn");
+    let spans: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| (r[2].parse().expect("from"), r[3].parse().expect("to")))
+        .collect();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "two threads held the GIL at once: {pair:?}"
+        );
+    }
+    assert!(
+        figure.contains("At no moment did two threads hold it"),
+        "{figure}"
+    );
+}
+
+#[test]
 fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
     let built = built();
     let page =
