@@ -17,6 +17,8 @@ pub mod tree;
 
 use std::fmt::Write as _;
 
+use anyhow::Result;
+
 pub use record::Record;
 
 /// Which figures a demo's capture gets: one table.
@@ -135,6 +137,24 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
         Kind::Memory => memory::draw(records),
         Kind::Handovers => handovers::draw(records),
     }
+}
+
+/// The figure drawn from what a Python script of the book printed, for the scripts that get
+/// one (chapter 8's start methods); `None` for the others, or when the output holds nothing
+/// to draw.
+pub fn for_python(file: &str, output: &str) -> Result<Option<Figure>> {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    if name != tree::PYTHON_SCRIPT {
+        return Ok(None);
+    }
+    let Some(found) = tree::from_python(output) else {
+        return Ok(None);
+    };
+    let Some(mut figure) = tree::draw_tree(&found)? else {
+        return Ok(None);
+    };
+    figure.title = "Who started whom: fork, spawn and forkserver".to_string();
+    Ok(Some(figure))
 }
 
 /// Text made safe to put between HTML tags or in an attribute.

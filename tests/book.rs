@@ -1244,8 +1244,8 @@ fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
     let cells = cells_with_figures(&page);
     let (text, figure) = cells
         .iter()
-        .find(|(_, f)| f.contains("Who started whom"))
-        .expect("chapter 8 has the process tree");
+        .find(|(_, f)| f.contains("Who started whom: spawn and fork</title>"))
+        .expect("chapter 8 has the process tree of demo start-methods");
     assert!(
         figure.contains("<desc") && figure.contains("<table>"),
         "a tree without its description or data table"
@@ -1293,6 +1293,50 @@ fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
         edges,
         boxes.len() - 1,
         "a line from each child to its parent"
+    );
+
+    // The Python script's cell has its tree too, drawn from what it printed: a box per PID
+    // it printed, and the fork server in between when a child's os.getppid() was not the
+    // main program. (Without python3 the cell has no output and no figure.)
+    let Some((text, figure)) = cells
+        .iter()
+        .find(|(_, f)| f.contains("Who started whom: fork, spawn and forkserver</title>"))
+    else {
+        assert!(
+            !page.contains("main program: pid "),
+            "Python's start methods ran but have no tree"
+        );
+        return;
+    };
+    let boxes: Vec<(String, u32)> = svg_texts(figure)
+        .iter()
+        .filter_map(|l| {
+            let (name, pid) = l.split_once(" · pid ")?;
+            Some((name.to_string(), pid.parse().ok()?))
+        })
+        .collect();
+    assert!(boxes.len() >= 3, "too few processes drawn: {boxes:?}");
+    for (name, pid) in &boxes {
+        assert!(
+            text.contains(&format!(" {pid}")),
+            "{name} (pid {pid}) is drawn but Python did not print it:\n{text}"
+        );
+    }
+    let main = support::pids_in(
+        text.lines()
+            .find(|l| l.starts_with("main program:"))
+            .expect("the main program's line"),
+    );
+    let server_shown = text
+        .lines()
+        .filter_map(|l| l.split("os.getppid() ").nth(1))
+        .filter_map(|r| r.split(',').next()?.parse::<u32>().ok())
+        .any(|ppid| !main.contains(&ppid));
+    assert_eq!(
+        boxes.iter().any(|(name, _)| name == "fork server"),
+        server_shown,
+        "the fork server is drawn exactly when a child's parent was not the main program: \
+         {boxes:?}\n{text}"
     );
 }
 

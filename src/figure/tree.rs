@@ -33,6 +33,61 @@ pub struct Tree {
     pub nodes: Vec<Node>,
 }
 
+/// The Python script of chapter 8 whose output is drawn as a tree by [`from_python`].
+pub const PYTHON_SCRIPT: &str = "08_start_methods.py";
+
+/// The tree `python3 08_start_methods.py` printed: the main program, and one child per start
+/// method, each under the PID its `os.getppid()` gave. A parent that is not the main program
+/// is forkserver's server (which the main program started first): it goes in between. `None`
+/// when the output does not hold the main program's line.
+pub fn from_python(output: &str) -> Option<Tree> {
+    let number = |text: &str| -> Option<u32> {
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|w| !w.is_empty())?
+            .parse()
+            .ok()
+    };
+    let main = output
+        .lines()
+        .find_map(|l| l.strip_prefix("main program: pid "))
+        .and_then(number)?;
+    let mut tree = Tree::default();
+    tree.add("main program", main, None, "", "");
+    for line in output.lines() {
+        let Some(rest) = line.trim_start().strip_prefix('[') else {
+            continue;
+        };
+        let Some((method, rest)) = rest.split_once("] child pid ") else {
+            continue;
+        };
+        let Some(pid) = number(rest) else { continue };
+        let tag = format!("[{method}] its parent: os.getppid() ");
+        let Some(ppid) = (output.lines())
+            .find_map(|l| l.trim_start().strip_prefix(tag.as_str()))
+            .and_then(number)
+        else {
+            continue;
+        };
+        let name = (output.lines())
+            .find_map(|l| l.strip_prefix(&format!("{method}: ")))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or("child");
+        let how = if method == "spawn" { "spawn" } else { "fork" };
+        if ppid != main && !tree.nodes.iter().any(|n| n.pid == ppid) {
+            // Started by the main program as a fresh interpreter, as spawn starts a child.
+            tree.add("fork server", ppid, Some(main), "spawn", "for forkserver");
+        }
+        tree.add(
+            name,
+            pid,
+            Some(ppid),
+            how,
+            &format!("start method {method}"),
+        );
+    }
+    Some(tree)
+}
+
 impl Tree {
     /// Add a process started by `parent` (`None` for the root).
     pub fn add(&mut self, name: &str, pid: u32, parent: Option<u32>, how: &str, note: &str) {
@@ -139,10 +194,15 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
         return Ok(None);
     };
     let tree: Tree = serde_json::from_value(data.clone()).context("reading the process tree")?;
+    draw_tree(&tree)
+}
+
+/// The figure of a tree; `None` when it has no process.
+pub fn draw_tree(tree: &Tree) -> Result<Option<Figure>> {
     if tree.nodes.is_empty() {
         return Ok(None);
     }
-    let placed = layout(&tree);
+    let placed = layout(tree);
     let depth = placed.iter().map(|p| p.depth).max().unwrap_or(0) as i32;
     let rows = placed.iter().map(|p| p.row).fold(0.0, f64::max) as i32 + 1;
     let width = 2 * MARGIN + (depth + 1) * COLUMN + depth * GAP;
@@ -214,32 +274,22 @@ pub fn draw(records: &[Record]) -> Result<Option<Figure>> {
 
     let count = |how: &str| tree.nodes.iter().filter(|n| n.how == how).count();
     let root_node = &tree.nodes[placed[0].index];
-    let forkers = {
-        let mut parents: Vec<u32> = (tree.nodes.iter())
-            .filter(|n| n.how == "fork")
-            .filter_map(|n| n.parent)
-            .collect();
-        parents.dedup();
-        parents.len()
-    };
     let mut summary = format!(
-        "The {} processes of this run, each with the PID it had: {} (pid {}) spawned {} \
-         (a fresh start of the program, blue)",
+        "The {} processes of this run, each with the PID it had: {} (pid {}) at the root, \
+         {} spawned (a fresh start of the program, blue) and {} forked (a copy of its parent, \
+         orange)",
         tree.nodes.len(),
         root_node.name,
         root_node.pid,
         count("spawn"),
+        count("fork"),
     );
-    match forkers {
-        0 => {}
-        1 => summary.push_str(&format!(
-            ", and one of them forked {} (copies of itself, orange)",
-            count("fork")
-        )),
-        n => summary.push_str(&format!(
-            ", and {n} of them forked {} (copies of themselves, orange)",
-            count("fork")
-        )),
+    if let Some(server) = tree.nodes.iter().find(|n| n.name == "fork server") {
+        summary.push_str(&format!(
+            "; the fork server (pid {}) stands between the main program and forkserver's \
+             child, whose os.getppid() is the server's PID",
+            server.pid
+        ));
     }
     summary.push_str(". Each line joins a parent to a child it started.");
     let mut table = vec![
@@ -344,8 +394,8 @@ mod tests {
         assert!(figure.svg.contains("forked, wrote 1 MiB"), "{}", figure.svg);
         assert_eq!(figure.table.len(), tree.nodes.len() + 1);
         assert_eq!(figure.table[5], ["fork child", "104", "103", "forked"]);
-        assert!(figure.summary.contains("spawned 3"), "{}", figure.summary);
-        assert!(figure.summary.contains("forked 2"), "{}", figure.summary);
+        assert!(figure.summary.contains("3 spawned"), "{}", figure.summary);
+        assert!(figure.summary.contains("2 forked"), "{}", figure.summary);
     }
 
     #[test]
@@ -379,5 +429,43 @@ mod tests {
         assert_eq!(placed.len(), 1);
         assert!(draw(&records(&Tree::default())).unwrap().is_none());
         assert!(draw(&[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn pythons_output_gives_a_tree_with_the_fork_server_in_between() {
+        let output = "  (module imported as '__main__' in pid 100)
+main program: pid 100; default start method here: fork
+  [fork] child pid 110: __name__ is '__main__', SETTING is 'changed'
+  [fork] its parent: os.getppid() 100, multiprocessing.parent_process() 100
+fork: ForkProcess-1 started, ran and exited in 9 ms
+  [spawn] child pid 120: __name__ is '__mp_main__', SETTING is 'as written'
+  [spawn] its parent: os.getppid() 100, multiprocessing.parent_process() 100
+spawn: SpawnProcess-2 started, ran and exited in 102 ms
+  [forkserver] child pid 140: __name__ is '__mp_main__', SETTING is 'as written'
+  [forkserver] its parent: os.getppid() 130, multiprocessing.parent_process() 100
+forkserver: ForkServerProcess-3 started, ran and exited in 83 ms
+";
+        let tree = from_python(output).expect("a tree");
+        let rows: Vec<(&str, u32, Option<u32>, &str)> = (tree.nodes.iter())
+            .map(|n| (n.name.as_str(), n.pid, n.parent, n.how.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("main program", 100, None, ""),
+                ("ForkProcess-1", 110, Some(100), "fork"),
+                ("SpawnProcess-2", 120, Some(100), "spawn"),
+                ("fork server", 130, Some(100), "spawn"),
+                ("ForkServerProcess-3", 140, Some(130), "fork"),
+            ]
+        );
+        let figure = draw_tree(&tree).unwrap().expect("a figure");
+        assert!(
+            figure.summary.contains("fork server (pid 130)"),
+            "{}",
+            figure.summary
+        );
+        // Without the main program's line there is nothing to hang the tree on.
+        assert!(from_python("hello\n").is_none());
     }
 }
