@@ -8,11 +8,16 @@
 
 pub mod costs;
 pub mod gil;
+pub mod handovers;
 pub mod load;
+pub mod memory;
 pub mod record;
 pub mod timeline;
+pub mod tree;
 
 use std::fmt::Write as _;
+
+use anyhow::Result;
 
 pub use record::Record;
 
@@ -24,9 +29,13 @@ pub static FIGURES: &[(&str, &[Kind])] = &[
     // The GIL figure is drawn from the result `demo gil` records with
     // `record::result("gil", &report)`.
     // (`demo sys` is over before the strip's second sample: it gets no load figure.)
-    ("gil", &[Kind::Gil, Kind::Load]),
+    ("gil", &[Kind::Gil, Kind::Load, Kind::Handovers]),
     // `demo bench` is `procbook bench`, which records its report as "bench".
     ("bench", &[Kind::Costs]),
+    // The process tree `demo start-methods` records with `record::result`.
+    (tree::DEMO, &[Kind::Tree]),
+    // The counters `demo memory` saw, recorded with `record::result`.
+    (memory::DEMO, &[Kind::Memory]),
 ];
 
 /// The kinds of figure procbook draws.
@@ -40,6 +49,12 @@ pub enum Kind {
     Load,
     /// `procbook bench`'s costs on a log scale, from the report it records as "bench".
     Costs,
+    /// Who started whom, with real PIDs: `demo start-methods`'s spawned and forked children.
+    Tree,
+    /// `demo memory`'s counters: the threads' one shared, the processes' one each.
+    Memory,
+    /// The simulated GIL's turns in `demo gil`, a lane per thread, over a few intervals.
+    Handovers,
 }
 
 /// The figures a demo's capture should carry (none for most).
@@ -118,7 +133,28 @@ pub fn draw(kind: Kind, records: &[Record]) -> anyhow::Result<Option<Figure>> {
         Kind::Gil => gil::draw(records),
         Kind::Load => load::draw(records),
         Kind::Costs => costs::draw(records),
+        Kind::Tree => tree::draw(records),
+        Kind::Memory => memory::draw(records),
+        Kind::Handovers => handovers::draw(records),
     }
+}
+
+/// The figure drawn from what a Python script of the book printed, for the scripts that get
+/// one (chapter 8's start methods); `None` for the others, or when the output holds nothing
+/// to draw.
+pub fn for_python(file: &str, output: &str) -> Result<Option<Figure>> {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    if name != tree::PYTHON_SCRIPT {
+        return Ok(None);
+    }
+    let Some(found) = tree::from_python(output) else {
+        return Ok(None);
+    };
+    let Some(mut figure) = tree::draw_tree(&found)? else {
+        return Ok(None);
+    };
+    figure.title = "Who started whom: fork, spawn and forkserver".to_string();
+    Ok(Some(figure))
 }
 
 /// Text made safe to put between HTML tags or in an attribute.

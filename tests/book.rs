@@ -1121,6 +1121,226 @@ fn figures_are_drawn_from_the_run_their_cell_shows() {
 }
 
 #[test]
+fn chapter_2_draws_the_counters_of_the_run_beside_it() {
+    let built = built();
+    let page = std::fs::read_to_string(built.dest.join("02-processes-vs-threads.html"))
+        .expect("chapter 2");
+    let cells = cells_with_figures(&page);
+    let (text, figure) = cells
+        .iter()
+        .find(|(_, f)| f.contains("One shared memory, separate memories"))
+        .expect("chapter 2 has the memory figure");
+    let labels = svg_texts(figure);
+    // A memory per process, named with the name and PID the output tags it with, and the
+    // COUNTER the output says that process saw.
+    let memories: Vec<&String> = labels.iter().filter(|l| l.contains(" · pid ")).collect();
+    assert_eq!(
+        memories.len(),
+        2 + 3,
+        "the parent twice, each child once: {labels:?}"
+    );
+    for memory in &memories {
+        let (name, pid) = memory.split_once(" · pid ").expect("a name and a pid");
+        let tag = format!("[{name} pid {pid}]");
+        assert!(
+            text.contains(&tag),
+            "{tag} is drawn but not in the output:\n{text}"
+        );
+        if name.starts_with("Process-") {
+            let said = text
+                .lines()
+                .find(|l| l.starts_with(&tag) && l.contains("COUNTER is "))
+                .and_then(|l| l.split("COUNTER is ").nth(1)?.split(' ').next())
+                .expect("the child says what it counted");
+            assert!(
+                labels.contains(&format!("COUNTER = {said}, in its own copy")),
+                "{tag} said {said}; the figure: {labels:?}"
+            );
+        }
+    }
+    let parent_says = |after: &str| {
+        text.lines()
+            .find(|l| l.contains(after))
+            .and_then(|l| l.split("COUNTER = ").nth(1)?.split([';', ' ']).next())
+            .map(str::to_string)
+            .expect("the parent says its COUNTER")
+    };
+    let shared = parent_says("after the threads:");
+    assert!(
+        labels.contains(&format!("COUNTER = {shared}, from all 3 threads")),
+        "{labels:?}"
+    );
+    let kept = parent_says("after the processes:");
+    assert!(
+        labels.contains(&format!("COUNTER = {kept}, as the threads left it")),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn chapter_3_draws_the_simulated_gils_turns_of_its_own_run() {
+    let built = built();
+    let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");
+    let cells = cells_with_figures(&page);
+    // The figures of demo gil's cell follow its output; the first is the speedups'.
+    let (text, _) = cells
+        .iter()
+        .find(|(t, _)| t.contains(" threads + GIL"))
+        .expect("chapter 3 has demo gil's cell, with its figures");
+    let at = page
+        .find("The simulated GIL changing hands</title>")
+        .expect("the figure's title");
+    let figure = &page[at..at + page[at..].find("</figure>").expect("a whole figure")];
+    // A lane per thread of the run the output reports ("Rust, N threads + GIL").
+    let threads: usize = text
+        .lines()
+        .find(|l| l.starts_with("Rust, ") && l.contains(" threads + GIL"))
+        .and_then(|l| l["Rust, ".len()..].split(' ').next()?.parse().ok())
+        .expect("the output names the threads + GIL run");
+    let lanes: Vec<String> = svg_texts(figure)
+        .into_iter()
+        .filter(|l| l.starts_with("thread ") && l.contains(" · tid "))
+        .collect();
+    assert_eq!(lanes.len(), threads, "{lanes:?}");
+    // A bar per turn in the table, and the turns, in order, never overlap.
+    let rows: Vec<Vec<String>> = figure
+        .split("<tr><td>")
+        .skip(1)
+        .map(|r| {
+            r.split("</td>")
+                .map(|c| c.trim_start_matches("<td>").to_string())
+                .take(4)
+                .collect()
+        })
+        .collect();
+    assert!(rows.len() >= 2, "fewer than two turns drawn: {figure}");
+    let bars = figure
+        .split("<rect")
+        .skip(1)
+        .filter(|r| !r[..r.find('>').unwrap_or(r.len())].contains("fill=\"#FFFFFF\""))
+        .count();
+    assert_eq!(bars, rows.len(), "a bar per turn");
+    let spans: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| (r[2].parse().expect("from"), r[3].parse().expect("to")))
+        .collect();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "two threads held the GIL at once: {pair:?}"
+        );
+    }
+    assert!(
+        figure.contains("At no moment did two threads hold it"),
+        "{figure}"
+    );
+}
+
+#[test]
+fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
+    let built = built();
+    let page =
+        std::fs::read_to_string(built.dest.join("08-start-methods.html")).expect("chapter 8");
+    let cells = cells_with_figures(&page);
+    let (text, figure) = cells
+        .iter()
+        .find(|(_, f)| f.contains("Who started whom: spawn and fork</title>"))
+        .expect("chapter 8 has the process tree of demo start-methods");
+    assert!(
+        figure.contains("<desc") && figure.contains("<table>"),
+        "a tree without its description or data table"
+    );
+    // Every box is a process the output beside it names, with the same PID: the named ones by
+    // their tag, the forked ones by the PIDs the fork helper printed.
+    let boxes: Vec<(String, u32)> = svg_texts(figure)
+        .iter()
+        .filter_map(|l| {
+            let (name, pid) = l.split_once(" · pid ")?;
+            Some((name.to_string(), pid.parse().ok()?))
+        })
+        .collect();
+    let tags = support::pids_in(text);
+    assert!(boxes.len() >= 5, "too few processes drawn: {boxes:?}");
+    for (name, pid) in &boxes {
+        if name == "fork child" {
+            assert!(
+                text.contains(&format!("pid {pid}")),
+                "the tree has a fork child pid {pid} the output does not show:\n{text}"
+            );
+        } else {
+            assert!(
+                text.contains(&format!("[{name} pid {pid}]")),
+                "the tree has {name} (pid {pid}), which the output does not show:\n{text}"
+            );
+        }
+    }
+    // Every process the output tags is in the tree.
+    for pid in tags {
+        assert!(
+            boxes.iter().any(|(_, p)| *p == pid),
+            "pid {pid} is in the output but not in the tree: {boxes:?}"
+        );
+    }
+    // One line per child: the table lists each process with its parent, and every parent
+    // but the root's is a process of the tree.
+    let rows = figure.matches("<tr>").count() - 1;
+    assert_eq!(rows, boxes.len(), "a table row per box");
+    let edges = figure
+        .split("<polyline")
+        .filter(|p| p.contains("stroke-width=\"2\""))
+        .count();
+    assert_eq!(
+        edges,
+        boxes.len() - 1,
+        "a line from each child to its parent"
+    );
+
+    // The Python script's cell has its tree too, drawn from what it printed: a box per PID
+    // it printed, and the fork server in between when a child's os.getppid() was not the
+    // main program. (Without python3 the cell has no output and no figure.)
+    let Some((text, figure)) = cells
+        .iter()
+        .find(|(_, f)| f.contains("Who started whom: fork, spawn and forkserver</title>"))
+    else {
+        assert!(
+            !page.contains("main program: pid "),
+            "Python's start methods ran but have no tree"
+        );
+        return;
+    };
+    let boxes: Vec<(String, u32)> = svg_texts(figure)
+        .iter()
+        .filter_map(|l| {
+            let (name, pid) = l.split_once(" · pid ")?;
+            Some((name.to_string(), pid.parse().ok()?))
+        })
+        .collect();
+    assert!(boxes.len() >= 3, "too few processes drawn: {boxes:?}");
+    for (name, pid) in &boxes {
+        assert!(
+            text.contains(&format!(" {pid}")),
+            "{name} (pid {pid}) is drawn but Python did not print it:\n{text}"
+        );
+    }
+    let main = support::pids_in(
+        text.lines()
+            .find(|l| l.starts_with("main program:"))
+            .expect("the main program's line"),
+    );
+    let server_shown = text
+        .lines()
+        .filter_map(|l| l.split("os.getppid() ").nth(1))
+        .filter_map(|r| r.split(',').next()?.parse::<u32>().ok())
+        .any(|ppid| !main.contains(&ppid));
+    assert_eq!(
+        boxes.iter().any(|(name, _)| name == "fork server"),
+        server_shown,
+        "the fork server is drawn exactly when a child's parent was not the main program: \
+         {boxes:?}\n{text}"
+    );
+}
+
+#[test]
 fn chapter_3_shows_the_load_of_its_own_gil_run() {
     let built = built();
     let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");

@@ -280,8 +280,14 @@ const FIGURE_ID: &str = "procbook-figure-";
 /// The figures a demo's capture carries (see [`crate::figure::FIGURES`]), drawn from what
 /// that run recorded, as one HTML string, and a note naming each figure the run could not give.
 fn figure_for(job: &Job, captured: &capture::Captured) -> Result<(String, Option<String>)> {
-    let Job::Demo(words) = job else {
-        return Ok((String::new(), None));
+    let words = match job {
+        Job::Demo(words) => words,
+        Job::Python { file, .. } => {
+            // A Python script's figure is drawn from what it printed in this capture.
+            let id = format!("{FIGURE_ID}python");
+            let figure = crate::figure::for_python(file, &captured.output)?;
+            return Ok((figure.map_or(String::new(), |f| f.html(&id)), None));
+        }
     };
     let Some(name) = words.first() else {
         return Ok((String::new(), None));

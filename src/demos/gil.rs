@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::tasks::COUNT_PRIMES;
 use super::{DemoArgs, Out, python};
+use crate::engine::clock::Stamp;
 use crate::engine::{self, Event, Pool, cancel, current_process};
+use crate::figure::handovers::{self, Handovers, Turn};
 use crate::term::{self, thousands};
 
 /// CPython's switch interval: `sys.getswitchinterval()` is 0.005.
@@ -125,6 +127,25 @@ struct GilState {
     taken: u64,
     /// How many times a holder let go for a waiting thread.
     handovers: u64,
+    /// Each turn a thread held the lock, for the book's figure: the first [`MAX_TURNS`] since
+    /// the log was last taken (one push per hand-over, under the lock already held then).
+    turns: Vec<Turn>,
+}
+
+/// How many turns the log keeps: a round has a few hundred at a 5 ms switch interval.
+const MAX_TURNS: usize = 4096;
+
+impl GilState {
+    /// Log the turn `tid` had since `took`, ending now.
+    fn log(&mut self, tid: u32, took: Stamp) {
+        if self.turns.len() < MAX_TURNS {
+            self.turns.push(Turn {
+                tid,
+                from: took.0,
+                to: Stamp::now().0,
+            });
+        }
+    }
 }
 
 /// The lock, held by one thread: released when dropped.
@@ -132,6 +153,9 @@ pub struct Held<'g> {
     gil: &'g Gil,
     since: Instant,
     steps: u32,
+    /// This thread's id (gettid), and when it took the lock this turn.
+    tid: u32,
+    took: Stamp,
 }
 
 impl Gil {
@@ -155,7 +179,15 @@ impl Gil {
             gil: self,
             since: Instant::now(),
             steps: 0,
+            // SAFETY: gettid has no arguments and cannot fail.
+            tid: unsafe { libc::gettid() } as u32,
+            took: Stamp::now(),
         }
+    }
+
+    /// The turns logged since the last call, emptying the log.
+    pub fn take_turns(&self) -> Vec<Turn> {
+        std::mem::take(&mut self.state().turns)
     }
 
     /// How many times a thread let go of the lock so that another could run.
@@ -191,6 +223,7 @@ impl Held<'_> {
         let gil = self.gil;
         let mut state = gil.state();
         if state.waiting > 0 {
+            state.log(self.tid, self.took);
             state.held = false;
             state.handovers += 1;
             let mine = state.taken;
@@ -201,6 +234,7 @@ impl Held<'_> {
             state.waiting -= 1;
             state.held = true;
             state.taken += 1;
+            self.took = Stamp::now();
         }
         self.since = Instant::now();
     }
@@ -209,6 +243,7 @@ impl Held<'_> {
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         let mut state = self.gil.state();
+        state.log(self.tid, self.took);
         state.held = false;
         self.gil.turn.notify_all();
     }
@@ -348,6 +383,8 @@ struct Notes {
     handovers: u64,
     gil_seconds: f64,
     rust_workers: Vec<String>,
+    /// The simulated GIL's turns in the last round, for the book's figure.
+    turns: Handovers,
     python_workers: Vec<u32>,
     python_missing: bool,
 }
@@ -494,6 +531,7 @@ pub fn measure_all(cores: usize, say: &mut dyn FnMut(String) -> Result<()>) -> R
     ];
     let mut samples: Vec<Vec<Sample>> = kinds.iter().map(|_| Vec::new()).collect();
     let mut rust_workers = Vec::new();
+    let mut turns = Handovers::default();
     for round in 1..=ROUNDS {
         say(format!(
             "measuring Rust, round {round} of {ROUNDS}: serial, threads, threads + GIL, processes"
@@ -507,7 +545,20 @@ pub fn measure_all(cores: usize, say: &mut dyn FnMut(String) -> Result<()>) -> R
                         .collect())
                 })?,
                 Kind::Threads => measure(|| on_threads(&parts, None))?,
-                Kind::ThreadsGil => measure(|| on_threads(&parts, Some(&gil)))?,
+                Kind::ThreadsGil => {
+                    // The log is read outside the timed run; writing it costs a push per
+                    // hand-over, made while the hand-over already holds the state's lock.
+                    let _ = gil.take_turns();
+                    let before = gil.handovers();
+                    let sample = measure(|| on_threads(&parts, Some(&gil)))?;
+                    turns = Handovers {
+                        interval_ms: SWITCH_INTERVAL.as_secs_f64() * 1000.0,
+                        seconds: sample.seconds,
+                        handovers: gil.handovers() - before,
+                        turns: gil.take_turns(),
+                    };
+                    sample
+                }
                 Kind::Processes => {
                     let (tx, rx) = mpsc::channel();
                     let sample = measure(|| on_processes(&parts, &tx))?;
@@ -536,6 +587,7 @@ pub fn measure_all(cores: usize, say: &mut dyn FnMut(String) -> Result<()>) -> R
         handovers: gil.handovers().max(1),
         gil_seconds,
         rust_workers,
+        turns,
         ..Notes::default()
     };
     let python = match python_runs(n, say)? {
@@ -587,6 +639,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     if args.json {
         let report = measure_all(cores, &mut |_| Ok(()))?;
         crate::figure::record::result("gil", &report);
+        crate::figure::record::result(handovers::DEMO, &report.notes.turns);
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
         return Ok(());
     }
@@ -605,6 +658,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     })?;
     // The book's figure is drawn from this same run (a no-op unless a capture records it).
     crate::figure::record::result("gil", &report);
+    crate::figure::record::result(handovers::DEMO, &report.notes.turns);
     show(&report, out)
 }
 
@@ -1047,5 +1101,37 @@ mod tests {
         speedups(&mut runs);
         let got: Vec<f64> = runs.iter().map(|r| r.speedup).collect();
         assert_eq!(got, vec![1.0, 2.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn the_gil_logs_turns_that_never_overlap_and_change_hands() {
+        let gil = Gil::new(Duration::from_millis(1));
+        let parts = [1_000_000..1_060_000, 2_000_000..2_060_000];
+        let counts = on_threads(&parts, Some(&gil)).unwrap();
+        let serial: Vec<u64> = parts
+            .iter()
+            .map(|p| count_primes(p.clone(), None))
+            .collect();
+        assert_eq!(counts, serial);
+        let mut turns = gil.take_turns();
+        assert!(
+            gil.take_turns().is_empty(),
+            "taking the turns empties the log"
+        );
+        turns.sort_by_key(|t| t.from);
+        // Every turn ends in a hand-over, but each thread's last, which ends when it finishes.
+        assert_eq!(
+            turns.len() as u64,
+            gil.handovers() + parts.len() as u64,
+            "{turns:?}"
+        );
+        for pair in turns.windows(2) {
+            assert!(
+                pair[0].to <= pair[1].from,
+                "two threads held it at once: {pair:?}"
+            );
+        }
+        let tids: std::collections::BTreeSet<u32> = turns.iter().map(|t| t.tid).collect();
+        assert_eq!(tids.len(), 2, "{turns:?}");
     }
 }

@@ -10,6 +10,7 @@ use anyhow::{Result, anyhow};
 use super::tasks::ADD_IN_CHILD;
 use super::{DemoArgs, Out, show_event};
 use crate::engine::{Event, Process, current_process};
+use crate::figure::memory::{Counters, Holder};
 use crate::term::thousands;
 use crate::{limits, term};
 
@@ -40,6 +41,13 @@ pub fn add_in_child(times: u64) {
         thousands(times),
         thousands(seen)
     );
+}
+
+/// The counter a child's line (as [`add_in_child`] prints it) says it saw.
+fn counter_in(line: &str) -> Option<u64> {
+    let after = line.split_once("COUNTER is ")?.1;
+    let number = after.split(' ').next()?;
+    number.replace(',', "").parse().ok()
 }
 
 pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
@@ -96,12 +104,39 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
         thousands(after_threads)
     )?;
     let pids: Vec<u32> = children.iter().map(Process::pid).collect();
+    let names: Vec<String> = children.iter().map(|c| c.name().to_string()).collect();
     drop((children, tx));
+    let mut seen_by_children = Vec::new();
     for event in rx {
+        if let Event::Output { pid, line, .. } = &event
+            && let Some(n) = counter_in(line)
+        {
+            seen_by_children.push((*pid, n));
+        }
         if !matches!(event, Event::Started { .. }) {
             show_event(out, &event)?;
         }
     }
+    let holder = |name: &str, pid: u32, counter| Holder {
+        name: name.to_string(),
+        pid,
+        counter,
+    };
+    crate::figure::record::result(
+        crate::figure::memory::DEMO,
+        &Counters {
+            times: TIMES,
+            parent: holder(&me.name, me.pid, Some(after_threads)),
+            threads: WORKERS,
+            after_processes,
+            children: (names.iter().zip(&pids))
+                .map(|(name, &pid)| {
+                    let seen = seen_by_children.iter().find(|(p, _)| *p == pid);
+                    holder(name, pid, seen.map(|s| s.1))
+                })
+                .collect(),
+        },
+    );
     let rss = resident(me.pid).map_or("unknown".into(), mib);
     writeln!(
         out,
@@ -150,4 +185,21 @@ pub fn resident(pid: u32) -> Option<u64> {
 /// Bytes as MiB with one decimal.
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_counter_is_read_back_from_what_a_child_printed() {
+        let line = format!(
+            "added {}: COUNTER is {} in my memory; resident memory 3.1 MiB",
+            thousands(TIMES),
+            thousands(1_234_567)
+        );
+        assert_eq!(counter_in(&line), Some(1_234_567));
+        assert_eq!(counter_in("COUNTER is lost"), None);
+        assert_eq!(counter_in("nothing"), None);
+    }
 }

@@ -236,6 +236,13 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
         .context("the fork helper is gone")?;
     helper.shutdown();
     drop(tx);
+    record_tree(
+        &me.name,
+        me.pid,
+        &spawns,
+        (&helper_name, helper_pid),
+        &report,
+    );
     writeln!(
         out,
         "{}",
@@ -344,6 +351,41 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Record who started whom in this run, for the book's figure (a no-op unless recording).
+fn record_tree(
+    name: &str,
+    pid: u32,
+    spawns: &[(String, u32, f64)],
+    (helper_name, helper_pid): (&str, u32),
+    report: &ForkReport,
+) {
+    let mut tree = crate::figure::tree::Tree::default();
+    tree.add(name, pid, None, "", "");
+    for (child, child_pid, _) in spawns {
+        tree.add(child, *child_pid, Some(pid), "spawn", "");
+    }
+    // The engine's pool workers are started the way spawn starts a Process.
+    tree.add(
+        helper_name,
+        helper_pid,
+        Some(pid),
+        "spawn",
+        "the fork helper",
+    );
+    for (child_pid, _) in &report.forks {
+        tree.add("fork child", *child_pid, Some(helper_pid), "fork", "");
+    }
+    let wrote = format!("wrote {}", kib(WRITE_KIB as u64));
+    tree.add(
+        "fork child",
+        report.cow.pid,
+        Some(helper_pid),
+        "fork",
+        &wrote,
+    );
+    crate::figure::record::result(crate::figure::tree::DEMO, &tree);
 }
 
 /// What this machine's python3 says, in one line.
