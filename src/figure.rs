@@ -21,6 +21,21 @@ use anyhow::Result;
 
 pub use record::Record;
 
+/// The ink every figure is drawn in: black in the SVG, the theme's text colour on the page
+/// (the book's CSS turns it into `currentColor`).
+pub const INK: plotters::style::RGBColor = plotters::style::RGBColor(0, 0, 0);
+/// Rust's colour and Python's, the same in every figure that sets them side by side.
+pub const RUST: plotters::style::RGBColor = plotters::style::RGBColor(0x4E, 0x79, 0xA7);
+pub const PYTHON: plotters::style::RGBColor = plotters::style::RGBColor(0xF2, 0x8E, 0x2B);
+
+/// A plotters drawing error as one line that names the figure that failed.
+pub fn drawing_failed<E: std::error::Error + Send + Sync>(
+    figure: &str,
+    e: plotters::drawing::DrawingAreaErrorKind<E>,
+) -> anyhow::Error {
+    anyhow::anyhow!("drawing {figure}: {e}")
+}
+
 /// Which figures a demo's capture gets: one table.
 pub static FIGURES: &[(&str, &[Kind])] = &[
     ("pool", &[Kind::Timeline]),

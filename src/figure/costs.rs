@@ -2,7 +2,8 @@
 //! a bar per measurement of `procbook bench`, Rust's and Python's, in microseconds. Drawn from
 //! the report `bench --json` prints, recorded with `record::result("bench", &report)`.
 
-use anyhow::{Context, Result, anyhow};
+use super::{INK, PYTHON, RUST};
+use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -15,12 +16,9 @@ const TOP: u32 = 8;
 const AXIS: u32 = 48;
 const MARGIN: u32 = 14;
 const FONT: (&str, u32) = ("sans-serif", 19);
-const INK: RGBColor = RGBColor(0, 0, 0);
-const RUST: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
-const PYTHON: RGBColor = RGBColor(0xF2, 0x8E, 0x2B);
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the costs figure: {e}")
+    super::drawing_failed("the costs figure", e)
 }
 
 /// (who, what, microseconds) for every figure the report holds.

@@ -3,7 +3,8 @@
 //! records in its `--json` shape: `{"runs": [{"lang", "kind", "seconds", "speedup",
 //! "cores_used"}], "busy"}`.
 
-use anyhow::{Context, Result, anyhow};
+use super::{INK, PYTHON, RUST};
+use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Deserialize;
@@ -16,9 +17,6 @@ const TOP: u32 = 8;
 const AXIS: u32 = 44;
 const MARGIN: u32 = 14;
 const FONT: (&str, u32) = ("sans-serif", 17);
-const INK: RGBColor = RGBColor(0, 0, 0);
-const RUST: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
-const PYTHON: RGBColor = RGBColor(0xF2, 0x8E, 0x2B);
 
 /// One run, as `demo gil --json` prints it.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,7 +49,7 @@ impl Gil {
 }
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the GIL figure: {e}")
+    super::drawing_failed("the GIL figure", e)
 }
 
 /// The figure from the last `gil` result among `records`; `None` when there is none.

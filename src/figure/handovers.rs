@@ -3,7 +3,8 @@
 //! of the last round. Drawn from the turns the demo's `Gil` logged and records with
 //! `record::result("gil-handovers", &handovers)`.
 
-use anyhow::{Context, Result, anyhow};
+use super::INK;
+use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,6 @@ const TOP: u32 = 8;
 const AXIS: u32 = 44;
 const MARGIN: u32 = 14;
 const FONT: (&str, u32) = ("sans-serif", 17);
-const INK: RGBColor = RGBColor(0, 0, 0);
 const COLOURS: [RGBColor; 4] = [
     RGBColor(0x4E, 0x79, 0xA7),
     RGBColor(0xF2, 0x8E, 0x2B),
@@ -54,7 +54,7 @@ const COLOURS: [RGBColor; 4] = [
 ];
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the GIL's hand-overs: {e}")
+    super::drawing_failed("the GIL's hand-overs", e)
 }
 
 /// The threads, in the order they first held the lock.

@@ -2,7 +2,8 @@
 //! sampled every quarter second while the demo ran. The samples are the whole machine's, so
 //! other programs' work shows too, and the figure says so.
 
-use anyhow::{Result, anyhow};
+use super::INK;
+use anyhow::Result;
 use plotters::prelude::*;
 
 use super::{Figure, Record};
@@ -11,7 +12,6 @@ const WIDTH: u32 = 480;
 const HEIGHT: u32 = 230;
 const MARGIN: u32 = 14;
 const FONT: (&str, u32) = ("sans-serif", 19);
-const INK: RGBColor = RGBColor(0, 0, 0);
 /// Drawn one line a core up to this many cores; beyond, the mean of all of them.
 const LINES: usize = 8;
 const PALETTE: [RGBColor; 8] = [
@@ -26,7 +26,7 @@ const PALETTE: [RGBColor; 8] = [
 ];
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the load figure: {e}")
+    super::drawing_failed("the load figure", e)
 }
 
 /// The load over time; `None` with fewer than two samples.

@@ -3,7 +3,8 @@
 //! processes added to, each in a memory of its own. Drawn from the values the demo saw and
 //! records with `record::result("memory", &counters)`.
 
-use anyhow::{Context, Result, anyhow};
+use super::INK;
+use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
@@ -44,14 +45,13 @@ const HEADING: i32 = 30;
 const BOX_H: i32 = 62;
 const GAP: i32 = 10;
 const FONT: (&str, u32) = ("sans-serif", 17);
-const INK: RGBColor = RGBColor(0, 0, 0);
 const SHARED: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
 const OWN: RGBColor = RGBColor(0xF2, 0x8E, 0x2B);
 /// Alternate shades of the shared colour, one per thread's part of the one counter.
 const THREADS: [RGBColor; 2] = [SHARED, RGBColor(0x9D, 0xB9, 0xD6)];
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the memory figure: {e}")
+    super::drawing_failed("the memory figure", e)
 }
 
 /// The figure from the last `memory` result among `records`; `None` when there is none.

@@ -2,7 +2,8 @@
 //! line from start to reaping, a bar per chunk it ran (labelled with its items), a dot per
 //! line it printed, and a red cross where a signal killed it. Drawn from a run's records.
 
-use anyhow::{Result, anyhow};
+use super::INK;
+use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -22,7 +23,6 @@ const MIN_BAR: f64 = 2.0;
 const FONT: (&str, u32) = ("sans-serif", 19);
 const LABEL: (&str, u32) = ("sans-serif", 16);
 /// The ink: black here, `currentColor` through the book's CSS.
-const INK: RGBColor = RGBColor(0, 0, 0);
 const LIFE: RGBColor = RGBColor(0x88, 0x88, 0x88);
 const KILLED: RGBColor = RGBColor(0xD6, 0x27, 0x28);
 /// One colour per lane, mid-tones that read on light and dark pages (Tableau 10 less yellow).
@@ -171,7 +171,7 @@ fn label(lane: &Lane) -> Vec<String> {
 }
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the timeline: {e}")
+    super::drawing_failed("the timeline", e)
 }
 
 /// The timeline of a run; `None` when no process in it has a stamp.

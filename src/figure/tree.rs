@@ -2,7 +2,8 @@
 //! real process with its name and PID, each line a parent and the child it started, spawned
 //! or forked. Drawn from the tree the demo records with `record::result("start-methods", &tree)`.
 
-use anyhow::{Context, Result, anyhow};
+use super::INK;
+use anyhow::{Context, Result};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
@@ -108,7 +109,6 @@ const BOX_H: i32 = 46;
 const ROW: i32 = 56;
 const MARGIN: i32 = 6;
 const FONT: (&str, u32) = ("sans-serif", 17);
-const INK: RGBColor = RGBColor(0, 0, 0);
 const SPAWN: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
 const FORK: RGBColor = RGBColor(0xF2, 0x8E, 0x2B);
 
@@ -164,7 +164,7 @@ fn layout(tree: &Tree) -> Vec<Placed> {
 }
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
-    anyhow!("drawing the process tree: {e}")
+    super::drawing_failed("the process tree", e)
 }
 
 /// "spawned" for "spawn", "forked" for "fork".
