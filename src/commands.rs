@@ -52,12 +52,12 @@ pub enum Command {
     List,
     /// Run exercise N's grader and show what your code prints
     Run {
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: u32,
     },
     /// Put exercise N back to its stub (your version is kept under target/procbook/reset/)
     Reset {
-        #[arg(value_name = "N")]
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = exercise_number)]
         n: u32,
     },
     /// Re-grade whenever you save an exercise file; keys h, l, r, c, q (Ctrl-C stops too)

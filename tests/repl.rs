@@ -165,6 +165,20 @@ fn bad_options_say_what_is_allowed() {
             ),
         ),
         (
+            "run 99999999999999999999",
+            format!(
+                "there is no exercise 99999999999999999999: exercises are 1 to {} (usage: run N)",
+                procbook::grade::manifest().unwrap().len()
+            ),
+        ),
+        (
+            "reset 0",
+            format!(
+                "there is no exercise 0: exercises are 1 to {} (usage: reset N)",
+                procbook::grade::manifest().unwrap().len()
+            ),
+        ),
+        (
             "check -5",
             format!(
                 "there is no exercise -5: exercises are 1 to {} (usage: check [N])",
