@@ -28,6 +28,22 @@ pub const INK: plotters::style::RGBColor = plotters::style::RGBColor(0, 0, 0);
 pub const RUST: plotters::style::RGBColor = plotters::style::RGBColor(0x4E, 0x79, 0xA7);
 pub const PYTHON: plotters::style::RGBColor = plotters::style::RGBColor(0xF2, 0x8E, 0x2B);
 
+/// One colour per lane or line, mid-tones that read on light and dark pages (Tableau 10
+/// less yellow), shared by every figure that needs more than two.
+pub const PALETTE: [plotters::style::RGBColor; 8] = {
+    use plotters::style::RGBColor;
+    [
+        RGBColor(0x4E, 0x79, 0xA7),
+        RGBColor(0xF2, 0x8E, 0x2B),
+        RGBColor(0x59, 0xA1, 0x4F),
+        RGBColor(0xB0, 0x7A, 0xA1),
+        RGBColor(0x76, 0xB7, 0xB2),
+        RGBColor(0xE1, 0x57, 0x59),
+        RGBColor(0x9C, 0x75, 0x5F),
+        RGBColor(0xFF, 0x9D, 0xA7),
+    ]
+};
+
 /// A plotters drawing error as one line that names the figure that failed.
 pub fn drawing_failed<E: std::error::Error + Send + Sync>(
     figure: &str,

@@ -3,6 +3,7 @@
 //! other programs' work shows too, and the figure says so.
 
 use super::INK;
+use super::PALETTE;
 use anyhow::Result;
 use plotters::prelude::*;
 
@@ -14,16 +15,6 @@ const MARGIN: u32 = 14;
 const FONT: (&str, u32) = ("sans-serif", 19);
 /// Drawn one line a core up to this many cores; beyond, the mean of all of them.
 const LINES: usize = 8;
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(0x4E, 0x79, 0xA7),
-    RGBColor(0xF2, 0x8E, 0x2B),
-    RGBColor(0x59, 0xA1, 0x4F),
-    RGBColor(0xB0, 0x7A, 0xA1),
-    RGBColor(0x76, 0xB7, 0xB2),
-    RGBColor(0xE1, 0x57, 0x59),
-    RGBColor(0x9C, 0x75, 0x5F),
-    RGBColor(0xFF, 0x9D, 0xA7),
-];
 
 fn drawn<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
     super::drawing_failed("the load figure", e)

@@ -3,6 +3,7 @@
 //! line it printed, and a red cross where a signal killed it. Drawn from a run's records.
 
 use super::INK;
+use super::PALETTE;
 use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -25,17 +26,6 @@ const LABEL: (&str, u32) = ("sans-serif", 16);
 /// The ink: black here, `currentColor` through the book's CSS.
 const LIFE: RGBColor = RGBColor(0x88, 0x88, 0x88);
 const KILLED: RGBColor = RGBColor(0xD6, 0x27, 0x28);
-/// One colour per lane, mid-tones that read on light and dark pages (Tableau 10 less yellow).
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(0x4E, 0x79, 0xA7),
-    RGBColor(0xF2, 0x8E, 0x2B),
-    RGBColor(0x59, 0xA1, 0x4F),
-    RGBColor(0xB0, 0x7A, 0xA1),
-    RGBColor(0x76, 0xB7, 0xB2),
-    RGBColor(0xE1, 0x57, 0x59),
-    RGBColor(0x9C, 0x75, 0x5F),
-    RGBColor(0xFF, 0x9D, 0xA7),
-];
 /// How many chunks a lane's label lists before it says "and N more".
 const LISTED: usize = 6;
 
