@@ -17,9 +17,10 @@ use crate::term;
 /// Python's side of the comparison, run with `python3`.
 const PYTHON_BENCH: &str = include_str!("bench/multiprocessing_bench.py");
 
-/// Repeats for the pool figures; the spawns, cheaper and noisier, get more.
-const REPEATS: usize = 21;
-const SPAWN_REPEATS: usize = 61;
+/// Repeats: Python's spawns take this many, the pool figures half as many; procbook's
+/// spawns, cheaper and noisier, get more.
+const REPEATS: usize = 11;
+const SPAWN_REPEATS: usize = 31;
 /// Python's side is stopped if it takes longer than this (its spawn figures are the slow part).
 const PYTHON_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 /// Items mapped for the per-task figure at chunksize 1 (ten times as many at the default).
@@ -84,7 +85,8 @@ pub fn run(args: &BenchArgs, out: Out) -> Result<()> {
     if !args.json {
         writeln!(
             out,
-            "Measuring (median of {REPEATS} runs each; {} workers per pool)...",
+            "Measuring (each figure a median of {} to {SPAWN_REPEATS} runs; {} workers per pool)...",
+            MILLION_REPEATS.min(REPEATS / 2),
             bench_workers()
         )?;
     }

@@ -113,7 +113,11 @@ pub fn run_all(jobs: &[Job], procbook: &Path) -> BTreeMap<Job, (Duration, Result
         lock(&results).insert(job.clone(), (started.elapsed(), outcome));
     };
     let drain = || {
-        while let Some(job) = lock(&queue).next() {
+        loop {
+            // Take the next job and let go of the queue before running it: a lock held in a
+            // `while let` would last the whole loop body and run the captures one at a time.
+            let next = lock(&queue).next();
+            let Some(job) = next else { break };
             run_one(job);
         }
     };

@@ -27,9 +27,9 @@ pub const SWITCH_INTERVAL: Duration = Duration::from_millis(5);
 /// The job starts far from 0, so that equal windows of numbers cost about the same to check.
 const FIRST: u64 = 1_000_000_000;
 /// How long the serial run should take; the job is sized to it on this machine and build.
-const SERIAL_TARGET: Duration = Duration::from_millis(400);
+const SERIAL_TARGET: Duration = Duration::from_millis(250);
 /// The same for Python's serial run (Python's job is smaller: it checks numbers ~40x slower).
-const PYTHON_SERIAL_TARGET: f64 = 0.4;
+const PYTHON_SERIAL_TARGET: f64 = 0.25;
 /// How many times each kind of run is repeated, interleaved with the others.
 const ROUNDS: usize = 3;
 /// A serial run that got less of a core than this was sharing the machine with other work.
@@ -432,8 +432,9 @@ fn cpu_seconds() -> f64 {
     used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
 }
 
-/// Split `FIRST..` into `parts` windows, sized so the serial run takes about `SERIAL_TARGET`.
-fn size_the_job(parts: u64) -> Vec<Range<u64>> {
+/// Split `FIRST..` into `parts` windows, sized so that checking them all on one thread takes
+/// about `serial` on this machine and build.
+pub fn size_the_job(parts: u64, serial: Duration) -> Vec<Range<u64>> {
     let mut probe = 1_000;
     let per_number = loop {
         let start = Instant::now();
@@ -444,7 +445,7 @@ fn size_the_job(parts: u64) -> Vec<Range<u64>> {
         }
         probe *= 2;
     };
-    let width = (SERIAL_TARGET.as_secs_f64() / per_number / parts as f64 / 1000.0).round() as u64;
+    let width = (serial.as_secs_f64() / per_number / parts as f64 / 1000.0).round() as u64;
     let width = width.max(1) * 1000;
     (0..parts)
         .map(|i| FIRST + i * width..FIRST + (i + 1) * width)
@@ -521,7 +522,7 @@ fn same_counts(label: &str, samples: &[Sample], expected: &[u64]) -> Result<()> 
 /// hears a line of progress before each round (the text shows them, the JSON does not).
 pub fn measure_all(cores: usize, say: &mut dyn FnMut(String) -> Result<()>) -> Result<GilReport> {
     let n = cores.clamp(2, 8);
-    let parts = size_the_job(n as u64);
+    let parts = size_the_job(n as u64, SERIAL_TARGET);
     let gil = Gil::new(SWITCH_INTERVAL);
     let kinds = [
         (Kind::Serial, "Rust, serial (one thread)".to_string()),
