@@ -59,7 +59,8 @@ pub static FIGURES: &[(&str, &[Kind])] = &[
     ("crash", &[Kind::Timeline]),
     // The GIL figure is drawn from the result `demo gil` records with
     // `record::result("gil", &report)`.
-    // (`demo sys` is over before the strip's second sample: it gets no load figure.)
+    // `demo sys` keeps its workers counting primes for most of a second: the strip's samples.
+    ("sys", &[Kind::Load]),
     ("gil", &[Kind::Gil, Kind::Load, Kind::Handovers]),
     // `demo bench` is `procbook bench`, which records its report as "bench".
     ("bench", &[Kind::Costs]),
@@ -127,10 +128,18 @@ impl Figure {
             .nth(1)
             .and_then(|rest| rest.split('"').next())
             .unwrap_or("0 0 600 300");
+        // As wide as the column, but never more than a quarter larger than drawn: a narrow
+        // figure (the process tree) would otherwise fill a wide column with giant text.
+        let drawn_width = view_box
+            .split_whitespace()
+            .nth(2)
+            .and_then(|w| w.parse::<f64>().ok())
+            .unwrap_or(600.0);
+        let max_width = (drawn_width * 1.25).round();
         let mut html = format!(
             "<figure class=\"procbook-figure\" id=\"{id}\">\n\
              <svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{view_box}\" role=\"img\" \
-             aria-labelledby=\"{id}-title {id}-desc\">\n\
+             style=\"max-width: {max_width}px\" aria-labelledby=\"{id}-title {id}-desc\">\n\
              <title id=\"{id}-title\">{title}</title>\n<desc id=\"{id}-desc\">{summary}</desc>\n"
         );
         for line in body.lines().filter(|l| !l.trim().is_empty()) {

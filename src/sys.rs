@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use sysinfo::{
@@ -10,6 +11,8 @@ use sysinfo::{
     System,
 };
 
+use crate::demos::gil::size_the_job;
+use crate::demos::tasks::COUNT_PRIMES;
 use crate::demos::{DemoArgs, Out, show_event};
 use crate::engine::pool::default_workers;
 use crate::engine::{Pool, current_process};
@@ -206,7 +209,7 @@ pub fn demo(args: &DemoArgs, out: Out) -> Result<()> {
     let mut roles: HashMap<u32, String> =
         pool.workers()?.into_iter().map(|(n, p)| (p, n)).collect();
     roles.insert(me.pid, me.name);
-    let shown = show_tree(out, &roles).and_then(|()| show_load(out));
+    let shown = show_tree(out, &roles).and_then(|()| show_busy_load(out, &pool, workers));
     pool.shutdown();
     for event in rx {
         show_event(out, &event)?;
@@ -266,6 +269,75 @@ fn show_load(out: Out) -> Result<()> {
     for (i, load) in core_load()?.into_iter().enumerate() {
         writeln!(out, "  cpu{i:<3} {} {load:>5.1}%", bar(load, 20))?;
     }
+    Ok(())
+}
+
+/// How long each worker of `demo sys` counts primes while the load is sampled: long enough for
+/// a few samples (and for the book's figure, drawn from the strip's quarter-second samples).
+const BUSY_FOR: Duration = Duration::from_millis(700);
+
+/// Give every worker a share of a CPU-bound job and sample the load on each core until all of
+/// them are done: what several processes add is cores busy at once.
+fn show_busy_load(out: Out, pool: &Pool, workers: usize) -> Result<()> {
+    let parts = size_the_job(workers as u64, BUSY_FOR * workers as u32);
+    let (first, last) = (parts[0].start, parts[parts.len() - 1].end);
+    let started = Instant::now();
+    let pending = parts
+        .into_iter()
+        .map(|part| pool.apply_async(&COUNT_PRIMES, part))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sys = System::new_with_specifics(
+        RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
+    )
+    .context("reading the CPUs")?;
+    let mut samples: Vec<Vec<f32>> = Vec::new();
+    let mut primes = 0;
+    for result in &pending {
+        loop {
+            match result.get(Some(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL)) {
+                Ok(count) => {
+                    primes += count;
+                    break;
+                }
+                Err(crate::engine::Error::NotReady(_)) => {
+                    sys.refresh_cpu_usage();
+                    samples.push(sys.cpus().iter().map(sysinfo::Cpu::usage).collect());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let took = started.elapsed();
+    if samples.is_empty() {
+        // Done within one interval: take the one sample sysinfo needs two readings for.
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        sys.refresh_cpu_usage();
+        samples.push(sys.cpus().iter().map(sysinfo::Cpu::usage).collect());
+    }
+    writeln!(
+        out,
+        "{}",
+        term::heading(&format!(
+            "Load on each core while {workers} {} counted primes ({} {} {} ms apart):",
+            plural(workers, "worker", "workers"),
+            samples.len(),
+            plural(samples.len(), "sample", "samples"),
+            sysinfo::MINIMUM_CPU_UPDATE_INTERVAL.as_millis()
+        ))
+    )?;
+    let cores = samples[0].len();
+    for i in 0..cores {
+        let mean = samples.iter().filter_map(|s| s.get(i)).sum::<f32>() / samples.len() as f32;
+        writeln!(out, "  cpu{i:<3} {} {mean:>5.1}%", bar(mean, 20))?;
+    }
+    writeln!(
+        out,
+        "  they found {} primes in {}..{} in {:.2} s",
+        term::thousands(primes),
+        term::thousands(first),
+        term::thousands(last),
+        took.as_secs_f64()
+    )?;
     Ok(())
 }
 

@@ -1342,11 +1342,26 @@ fn chapter_8_draws_the_process_tree_of_the_run_beside_it() {
 
 #[test]
 fn chapter_3_shows_the_load_of_its_own_gil_run() {
+    assert_a_load_figure("03-the-gil.html");
+}
+
+#[test]
+fn chapter_1_shows_the_load_while_the_sys_demo_s_workers_count() {
+    let page = assert_a_load_figure("01-what-is-multiprocessing.html");
+    assert!(
+        page.contains(" counted primes ("),
+        "the capture beside it is the busy sys demo"
+    );
+}
+
+/// The page's per-core load figure: a line per core through every sample, a table row per
+/// sample. Returns the page.
+fn assert_a_load_figure(file: &str) -> String {
     let built = built();
-    let page = std::fs::read_to_string(built.dest.join("03-the-gil.html")).expect("chapter 3");
+    let page = std::fs::read_to_string(built.dest.join(file)).expect(file);
     let at = page
         .find("Per-core load during the run</title>")
-        .expect("chapter 3 has the per-core load figure");
+        .unwrap_or_else(|| panic!("{file} has the per-core load figure"));
     let figure = &page[at..at + page[at..].find("</figure>").expect("a whole figure")];
     // "N samples a quarter second apart": one table row per sample, one line per core.
     let samples: usize = figure
@@ -1367,4 +1382,5 @@ fn chapter_3_shows_the_load_of_its_own_gil_run() {
         2 * cores,
         "a line and a legend mark per core: {figure}"
     );
+    page
 }

@@ -136,6 +136,34 @@ fn the_sys_demo_shows_each_worker_as_a_child_of_procbook() {
         let ppid: u32 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
         assert_eq!(ppid, root_pid, "{line}");
     }
+    // The load is sampled while every worker counts its share of primes, and the count is
+    // their real result (a part with no prime in it would mean no work was done).
+    assert!(
+        run.stdout
+            .contains("Load on each core while 3 workers counted primes ("),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n  cpu0 "), "{}", run.stdout);
+    let found = run
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("they found "))
+        .unwrap_or_else(|| panic!("no count:\n{}", run.stdout));
+    let primes: u64 = found
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(primes > 0, "{found}");
+    assert_eq!(
+        run.stdout.matches("finished items").count(),
+        3,
+        "each worker ran one part:\n{}",
+        run.stdout
+    );
 }
 
 #[test]
