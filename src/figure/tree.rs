@@ -102,62 +102,51 @@ impl Tree {
     }
 }
 
-const COLUMN: i32 = 216;
-const GAP: i32 = 36;
-const BOX_W: i32 = COLUMN;
+// A row per process, each generation indented one step, as `pstree` and procbook's `sys`
+// print it: the figure stays narrow enough for one of the book's two columns.
+const INDENT: i32 = 30;
+const BOX_W: i32 = 300;
 const BOX_H: i32 = 46;
-const ROW: i32 = 56;
+const ROW: i32 = 54;
 const MARGIN: i32 = 6;
 const FONT: (&str, u32) = ("sans-serif", 17);
 const SPAWN: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
 const FORK: RGBColor = RGBColor(0xF2, 0x8E, 0x2B);
 
-/// Where a node sits: its column (depth) and row (in rows, halves for parents).
+/// Where a node sits: its generation (indent) and its row.
 #[derive(Debug, Clone, PartialEq)]
 struct Placed {
     index: usize,
     depth: usize,
-    row: f64,
+    row: usize,
 }
 
-/// A tidy layout: leaves on successive rows in the order they were started, each parent level
-/// with the middle of its children, a column per generation. Nodes whose parent is not in the
-/// tree are drawn as roots.
+/// A row per process, parents before their children, children in the order they were started,
+/// each generation indented one step. Nodes whose parent is not in the tree are drawn as roots.
 fn layout(tree: &Tree) -> Vec<Placed> {
-    fn place(tree: &Tree, index: usize, depth: usize, next: &mut f64, out: &mut Vec<Placed>) {
+    fn place(tree: &Tree, index: usize, depth: usize, out: &mut Vec<Placed>) {
         let pid = tree.nodes[index].pid;
-        let children: Vec<usize> = (0..tree.nodes.len())
-            .filter(|&i| i != index && tree.nodes[i].parent == Some(pid))
-            .collect();
-        let slot = out.len();
         out.push(Placed {
             index,
             depth,
-            row: 0.0,
+            row: out.len(),
         });
-        if children.is_empty() {
-            out[slot].row = *next;
-            *next += 1.0;
-            return;
-        }
-        let first = *next;
-        for child in children {
+        for child in
+            (0..tree.nodes.len()).filter(|&i| i != index && tree.nodes[i].parent == Some(pid))
+        {
             // A PID seen twice (a cycle in bad data) is drawn once.
-            if out.iter().any(|p| p.index == child) {
-                continue;
+            if !out.iter().any(|p| p.index == child) {
+                place(tree, child, depth + 1, out);
             }
-            place(tree, child, depth + 1, next, out);
         }
-        out[slot].row = (first + *next - 1.0) / 2.0;
     }
     let mut out = Vec::new();
-    let mut next = 0.0;
     for (i, node) in tree.nodes.iter().enumerate() {
         let is_root = node
             .parent
             .is_none_or(|p| !tree.nodes.iter().any(|n| n.pid == p && n.pid != node.pid));
         if is_root && !out.iter().any(|p: &Placed| p.index == i) {
-            place(tree, i, 0, &mut next, &mut out);
+            place(tree, i, 0, &mut out);
         }
     }
     out
@@ -204,12 +193,12 @@ pub fn draw_tree(tree: &Tree) -> Result<Option<Figure>> {
     }
     let placed = layout(tree);
     let depth = placed.iter().map(|p| p.depth).max().unwrap_or(0) as i32;
-    let rows = placed.iter().map(|p| p.row).fold(0.0, f64::max) as i32 + 1;
-    let width = 2 * MARGIN + (depth + 1) * COLUMN + depth * GAP;
+    let rows = placed.len() as i32;
+    let width = 2 * MARGIN + depth * INDENT + BOX_W;
     let height = 2 * MARGIN + rows * ROW - (ROW - BOX_H);
     let corner = |p: &Placed| {
-        let x = MARGIN + p.depth as i32 * (COLUMN + GAP);
-        let y = MARGIN + (p.row * f64::from(ROW)).round() as i32;
+        let x = MARGIN + p.depth as i32 * INDENT;
+        let y = MARGIN + p.row as i32 * ROW;
         (x, y)
     };
 
@@ -217,8 +206,8 @@ pub fn draw_tree(tree: &Tree) -> Result<Option<Figure>> {
     {
         let root =
             SVGBackend::with_string(&mut svg, (width as u32, height as u32)).into_drawing_area();
-        // Edges first, under the boxes: from the parent's right side, across half the gap,
-        // down (or up) to the child's row, and into its left side.
+        // Edges first, under the boxes: from the parent's bottom side, half an indent in,
+        // down to the child's row, and into its left side.
         for p in &placed {
             let node = &tree.nodes[p.index];
             let Some(parent) = placed
@@ -229,10 +218,9 @@ pub fn draw_tree(tree: &Tree) -> Result<Option<Figure>> {
             };
             let (px, py) = corner(parent);
             let (cx, cy) = corner(p);
-            let (from, to) = ((px + BOX_W, py + BOX_H / 2), (cx, cy + BOX_H / 2));
-            let mid = from.0 + GAP / 2;
+            let (from, to) = ((px + INDENT / 2, py + BOX_H), (cx, cy + BOX_H / 2));
             root.draw(&PathElement::new(
-                vec![from, (mid, from.1), (mid, to.1), to],
+                vec![from, (from.0, to.1), to],
                 colour(&node.how).stroke_width(2),
             ))
             .map_err(drawn)?;
@@ -382,7 +370,7 @@ mod tests {
         for node in &tree.nodes[1..] {
             let (px, py) = boxes(node.parent.unwrap());
             let (cx, cy) = boxes(node.pid);
-            let from = format!("points=\"{},{} ", px + BOX_W, py + BOX_H / 2);
+            let from = format!("points=\"{},{} ", px + INDENT / 2, py + BOX_H);
             let to = format!(" {},{} \"", cx, cy + BOX_H / 2);
             assert!(
                 edges.iter().any(|e| e.contains(&from) && e.contains(&to)),
@@ -399,23 +387,32 @@ mod tests {
     }
 
     #[test]
-    fn a_parent_sits_beside_the_middle_of_its_children() {
+    fn each_process_has_a_row_below_its_parent_one_step_in() {
         let placed = layout(&tree());
-        let at = |pid: u32| {
-            placed
-                .iter()
-                .find(|p| tree().nodes[p.index].pid == pid)
-                .cloned()
-                .unwrap()
-        };
-        assert_eq!(placed.len(), 6);
-        assert_eq!((at(100).depth, at(103).depth, at(105).depth), (0, 1, 2));
-        assert_eq!(at(103).row, 2.5);
-        assert_eq!(at(100).row, (0.0 + 3.0) / 2.0);
-        // Every leaf has a row of its own.
-        let mut leaves: Vec<f64> = [101, 102, 104, 105].map(|p| at(p).row).to_vec();
-        leaves.dedup();
-        assert_eq!(leaves, [0.0, 1.0, 2.0, 3.0]);
+        let rows: Vec<(u32, usize, usize)> = (placed.iter())
+            .map(|p| (tree().nodes[p.index].pid, p.depth, p.row))
+            .collect();
+        // Parents first, then their children in the order started (103's under 103).
+        assert_eq!(
+            rows,
+            [
+                (100, 0, 0),
+                (101, 1, 1),
+                (102, 1, 2),
+                (103, 1, 3),
+                (104, 2, 4),
+                (105, 2, 5)
+            ]
+        );
+        // Narrow enough for a column of the book: a box and two indents.
+        let figure = draw_tree(&tree()).unwrap().unwrap();
+        let width = 2 * MARGIN + 2 * INDENT + BOX_W;
+        assert!(
+            figure.svg.contains(&format!("width=\"{width}\"")),
+            "{}",
+            figure.svg
+        );
+        assert!(width < 400);
     }
 
     #[test]
