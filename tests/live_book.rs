@@ -316,6 +316,65 @@ fn a_live_run_redraws_its_figure_from_its_own_processes() {
     served.stop();
 }
 
+/// Chapter 8's Python run gets its process tree drawn again from the live run's own output:
+/// every PID the run printed is in the figure, the fork server's among them.
+#[test]
+fn a_live_python_run_redraws_its_process_tree() {
+    let root = fixture_book(
+        "python-tree",
+        "# Eight\n\n{{#procbook python python/08_start_methods.py}}\n",
+    );
+    std::fs::create_dir_all(root.join("src/python")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/python/08_start_methods.py"),
+        root.join("src/python/08_start_methods.py"),
+    )
+    .unwrap();
+    let served = Served::start("python-tree", Some(&root));
+    let token = token(&served);
+    let ours = format!("Host: {}\r\nX-Procbook-Token: {token}\r\n", served.host());
+    let (code, _, body) = post_run(
+        &served,
+        &ours,
+        r#"{"command": "python3 python/08_start_methods.py"}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    let (lines, done) = events(&body);
+    assert_eq!(done.as_deref(), Some("0"), "{body}");
+    let printed: BTreeSet<u32> = lines
+        .iter()
+        .filter_map(|l| {
+            l.split("child pid ")
+                .nth(1)
+                .or_else(|| l.split("main program: pid ").nth(1))
+        })
+        .filter_map(|rest| rest.split([':', ';']).next()?.trim().parse().ok())
+        .collect();
+    assert_eq!(
+        printed.len(),
+        4,
+        "the main program and three children: {lines:?}"
+    );
+    let figure: String = body
+        .split("event: figure\n")
+        .nth(1)
+        .expect("an `event: figure` after the run")
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(figure.contains("Who started whom"), "{figure}");
+    for pid in &printed {
+        assert!(
+            figure.contains(&format!("pid {pid}")),
+            "the tree has a box for PID {pid} of this run: {figure}"
+        );
+    }
+    served.assert_only_server_left();
+    served.stop();
+}
+
 #[test]
 fn forged_requests_are_refused_and_limits_hold() {
     let root = fixture_book("forged", FIXTURE);

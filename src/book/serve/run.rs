@@ -243,6 +243,18 @@ impl Group {
     }
 }
 
+/// What a run's figures are drawn again from once it ends, as the book drew them from its
+/// capture.
+enum Redraw {
+    /// A demo's own recording (`PROCBOOK_RECORD`), in `file`.
+    Demo { name: String, file: PathBuf },
+    /// What a Python script printed (chapter 8's start methods give a process tree).
+    Python { file: String },
+}
+
+/// How much of a Python run's output is kept to draw its figure from.
+const KEPT_OUTPUT: usize = 256 * 1024;
+
 /// Start the process and the threads that read it and reap it.
 fn spawn(runnable: &Runnable, slot: Slot) -> Result<(Arc<Group>, mpsc::Receiver<Message>)> {
     let mut figures = None;
@@ -258,11 +270,15 @@ fn spawn(runnable: &Runnable, slot: Slot) -> Result<(Arc<Group>, mpsc::Receiver<
             {
                 let file = crate::scratch::make("live-run")?.join("record.jsonl");
                 cmd.env(crate::figure::record::ENV, &file);
-                figures = Some((name.clone(), file));
+                figures = Some(Redraw::Demo {
+                    name: name.clone(),
+                    file,
+                });
             }
             cmd
         }
         Runnable::Python { dir, file } => {
+            figures = Some(Redraw::Python { file: file.clone() });
             let mut cmd = Command::new("python3");
             cmd.arg(file)
                 .current_dir(dir)
@@ -311,9 +327,11 @@ fn supervise(
     tx: mpsc::Sender<Message>,
     group: Arc<Group>,
     slot: Slot,
-    figures: Option<(String, PathBuf)>,
+    figures: Option<Redraw>,
 ) {
-    let (read_done, read_finished) = std::sync::mpsc::channel::<()>();
+    // What the run printed, kept (up to a cap) when a figure is drawn from it.
+    let keep = matches!(figures, Some(Redraw::Python { .. }));
+    let (read_done, read_finished) = std::sync::mpsc::channel::<String>();
     let lines = tx.clone();
     let kill_group = Arc::clone(&group);
     let read = thread::Builder::new()
@@ -322,9 +340,13 @@ fn supervise(
             let mut reader = BufReader::new(reader);
             let mut line = Vec::new();
             let mut page_gone = false;
+            let mut kept = String::new();
             while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
                 if !page_gone {
                     let text = String::from_utf8_lossy(&line);
+                    if keep && kept.len() + text.len() <= KEPT_OUTPUT {
+                        kept.push_str(&text);
+                    }
                     let text = text.trim_end_matches(['\n', '\r']).to_string();
                     if lines.blocking_send(Message::Line(text)).is_err() {
                         // Nobody is reading: stop the run, and drain the pipe to its end.
@@ -334,7 +356,7 @@ fn supervise(
                 }
                 line.clear();
             }
-            let _ = read_done.send(());
+            let _ = read_done.send(kept);
         });
     if read.is_err() {
         let _ = tx.blocking_send(Message::Line(
@@ -352,14 +374,22 @@ fn supervise(
     };
     // The group is gone now, so the pipe's last writer is too; the reader ends unless
     // something left the group holding it, and then the page is not kept waiting.
-    let _ = read_finished.recv_timeout(Duration::from_secs(2));
-    if let Some((demo, file)) = figures {
-        for figure in redrawn(&demo, &file) {
-            let _ = tx.blocking_send(Message::Figure(figure));
+    let output = read_finished
+        .recv_timeout(Duration::from_secs(2))
+        .unwrap_or_default();
+    let redrawn = match figures {
+        Some(Redraw::Demo { name, file }) => {
+            let drawn = redrawn(&name, &file);
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            drawn
         }
-        if let Some(dir) = file.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        Some(Redraw::Python { file }) => redrawn_from_python(&file, &output),
+        None => Vec::new(),
+    };
+    for figure in redrawn {
+        let _ = tx.blocking_send(Message::Figure(figure));
     }
     let _ = tx.blocking_send(Message::Done(code));
     drop(slot);
@@ -368,7 +398,6 @@ fn supervise(
 /// The figures the book draws for `demo`, drawn again from this run's recording in `file`
 /// (none when the demo has no figure or recorded nothing, say because it was stopped).
 fn redrawn(demo: &str, file: &Path) -> Vec<String> {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let kinds = crate::figure::kinds_for(demo);
     if kinds.is_empty() {
         return Vec::new();
@@ -386,6 +415,19 @@ fn redrawn(demo: &str, file: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+/// The figure the book draws from what the Python script `file` printed, drawn again from
+/// this run's output (none for a script without one, or an output with nothing to draw).
+fn redrawn_from_python(file: &str, output: &str) -> Vec<String> {
+    let Ok(Some(figure)) = crate::figure::for_python(file, output) else {
+        return Vec::new();
+    };
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    vec![figure.html(&format!("live-python-{run}"))]
+}
+
+/// Live figures drawn so far, so that each has its own id on the page.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 /// Wait until the process `pid` has exited, leaving it unreaped: its PID, and so its group's
 /// number, cannot be reused until [`Group::reap`].
