@@ -191,21 +191,26 @@ pub fn closest(name: &str) -> Option<&'static str> {
         .map(|(_, name)| name)
 }
 
+/// The one line for a name that is not a demo: the closest demo, and all of them.
+pub fn unknown(name: &str) -> String {
+    let (near, name) = (closest(name), term::shown(name));
+    let names: Vec<&str> = in_lesson_order().iter().map(|d| d.name).collect();
+    match near {
+        Some(near) => format!(
+            "unknown demo '{name}'; did you mean '{near}'? (demos: {})",
+            names.join(", ")
+        ),
+        None => format!("unknown demo '{name}'; the demos are: {}", names.join(", ")),
+    }
+}
+
 /// Check the name and options, then run the demo.
 pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let Some(name) = args.name.as_deref() else {
         return list(out);
     };
     let Some(demo) = find(name) else {
-        let (near, name) = (closest(name), term::shown(name));
-        let names: Vec<&str> = in_lesson_order().iter().map(|d| d.name).collect();
-        match near {
-            Some(near) => bail!(
-                "unknown demo '{name}'; did you mean '{near}'? (demos: {})",
-                names.join(", ")
-            ),
-            None => bail!("unknown demo '{name}'; the demos are: {}", names.join(", ")),
-        }
+        bail!(unknown(name))
     };
     let given = [
         ("--workers", args.workers.is_some()),

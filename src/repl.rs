@@ -140,7 +140,21 @@ impl Session {
 
     fn run(&mut self, line: Line, out: Out) -> Result<Flow> {
         match line {
-            Line::Help { command } => help(command.as_deref(), out)?,
+            Line::Help { command, demo } => match (command.as_deref(), demo.as_deref()) {
+                (Some("demo"), Some(name)) => {
+                    if demos::find(&name.to_lowercase()).is_none() {
+                        bail!(demos::unknown(name))
+                    }
+                    help(Some(name), out)?
+                }
+                (Some(first), Some(_)) => {
+                    bail!(
+                        "help takes one command or demo; try: help {}",
+                        term::shown(first)
+                    )
+                }
+                (topic, _) => help(topic, out)?,
+            },
             Line::Next => {
                 let n = match self.lesson {
                     None => 0,
@@ -271,6 +285,11 @@ pub fn help(topic: Option<&str>, out: Out) -> Result<()> {
         )?;
         writeln!(out, "{} demo {}", term::heading("try:"), demo.name)?;
         return Ok(());
+    }
+    // `help POOL`, `help Lesson`: names are lower case, and help may as well say so by helping.
+    let lower = topic.to_lowercase();
+    if lower != topic && (line::find(&lower).is_some() || demos::find(&lower).is_some()) {
+        return help(Some(&lower), out);
     }
     bail!(unknown_command(topic))
 }

@@ -355,6 +355,19 @@ fn help_lists_every_command_and_explains_each() {
         message("help frob"),
         "unknown command 'frob'; type help to see the commands"
     );
+    // The ways a learner asks the same thing.
+    assert_eq!(eval(&mut quiet(), "help demo pool").1, pool);
+    assert_eq!(eval(&mut quiet(), "help POOL").1, pool);
+    assert_eq!(eval(&mut quiet(), "help Demo").1, demo_help);
+    assert_eq!(
+        message("help lesson pool"),
+        "help takes one command or demo; try: help lesson"
+    );
+    assert!(
+        message("help demo poool").starts_with("unknown demo 'poool'; did you mean 'pool'?"),
+        "{}",
+        message("help demo poool")
+    );
 }
 
 #[test]

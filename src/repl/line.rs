@@ -29,6 +29,9 @@ pub enum Line {
         /// A command or demo name
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
+        /// After `demo`, a demo's name (`help demo pool` is `help pool`)
+        #[arg(value_name = "DEMO", hide = true)]
+        demo: Option<String>,
     },
     /// Show the next lesson
     Next,
