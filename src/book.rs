@@ -1,6 +1,7 @@
 //! `procbook book`: build the book with mdBook, with the real output of every demo and Python
 //! snippet under its code like a notebook's cells, then open it or serve it on 127.0.0.1.
 
+pub mod args;
 pub mod capture;
 pub mod cell;
 pub mod dest;
@@ -11,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
 use mdbook_driver::MDBook;
 
 use crate::demos::Out;
+pub use args::{BookAction, BookArgs};
 use preprocess::Procbook;
 
 /// Names another book folder to build instead of procbook's own (the tests use it to build
@@ -27,34 +28,6 @@ pub fn root() -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("book"),
     }
-}
-
-/// Options of `book`.
-#[derive(Args, Debug, Clone, Default, PartialEq)]
-pub struct BookArgs {
-    /// Where to write the HTML (default: book/build in the workspace)
-    #[arg(long, value_name = "DIR")]
-    pub dest: Option<std::path::PathBuf>,
-    /// Open the built book in your browser
-    #[arg(long)]
-    pub open: bool,
-    /// Serve the built book on http://127.0.0.1 (Ctrl-C to stop)
-    #[arg(long)]
-    pub serve: bool,
-    #[command(subcommand)]
-    pub action: Option<BookAction>,
-}
-
-/// What `book` does besides building.
-#[derive(Subcommand, Debug, Clone, PartialEq)]
-pub enum BookAction {
-    /// Act as mdBook's preprocessor (book/book.toml calls this; not for people)
-    #[command(hide = true)]
-    Preprocess {
-        /// What mdBook passes, such as `supports html`
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
 }
 
 /// `procbook book …`

@@ -6,8 +6,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::arg::BadNumber;
 use crate::bench::BenchArgs;
-use crate::book::BookArgs;
-use crate::demos::{self, DemoArgs, Out};
+use crate::book::args::BookArgs;
+use crate::demos::{DemoArgs, Out};
 
 /// What `procbook --help` says first.
 const ABOUT: &str = "An interactive workbook that teaches multiprocessing by running it: \
@@ -106,37 +106,6 @@ fn exercise_number(text: &str) -> Result<u32, BadNumber> {
     }
 }
 
-/// Run one command, writing what it shows to `out`.
-pub fn run(command: &Command, out: Out) -> Result<()> {
-    match command {
-        Command::Demo(args) => demos::run(args, out),
-        Command::Lesson { n } => crate::lessons::show(*n, out),
-        Command::Lessons => crate::lessons::list(out),
-        Command::Sys => crate::sys::run(out),
-        Command::Bench(args) => crate::bench::run(args, out),
-        Command::Book(args) => crate::book::run(args, out),
-        Command::Check { n } => {
-            // Ctrl-C stops the graders (they run in their own process group) and reaps them.
-            let stopped = crate::engine::cancel::requested;
-            match crate::grade::Workbook::default().check_until(*n, out, &stopped)? {
-                Some(_) => Ok(()),
-                None => Err(crate::engine::Error::Interrupted.into()),
-            }
-        }
-        Command::Hint { n } => crate::grade::hint(*n, out),
-        Command::List => match crate::grade::list(out, &crate::engine::cancel::requested)? {
-            Some(_) => Ok(()),
-            None => Err(crate::engine::Error::Interrupted.into()),
-        },
-        Command::Run { n } => {
-            crate::grade::run(*n, out, &crate::engine::cancel::requested)?;
-            Ok(())
-        }
-        Command::Reset { n } => crate::grade::reset(*n, out),
-        Command::Watch => crate::grade::watch(out, &crate::engine::cancel::requested),
-    }
-}
-
 /// A command's name as typed.
 pub fn name(command: &Command) -> &'static str {
     match command {
@@ -158,53 +127,6 @@ pub fn name(command: &Command) -> &'static str {
 /// The clap description of every command, for help and completion.
 pub fn table() -> clap::Command {
     Cli::command()
-}
-
-/// A clap parse error as one line a learner can act on: the complaint, clap's tip if it has
-/// one, and where to look next.
-pub fn one_line(err: &clap::Error, help_hint: &str) -> String {
-    one_line_at(err, help_hint, "")
-}
-
-/// [`one_line`], where commands are typed after `prefix` (`procbook ` on the command line,
-/// nothing in the REPL).
-pub fn one_line_at(err: &clap::Error, help_hint: &str, prefix: &str) -> String {
-    // Our own value parsers say what is wrong in full: no need for clap's framing.
-    if let Some(bad) = std::error::Error::source(err).and_then(|e| e.downcast_ref::<BadNumber>()) {
-        return if bad.see_lessons {
-            format!("{bad} (see them with: {prefix}lessons)")
-        } else {
-            format!("{bad} ({help_hint})")
-        };
-    }
-    let text = err.render().to_string();
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .peekable();
-    let mut first = lines
-        .next()
-        .unwrap_or("could not read that command")
-        .trim_start_matches("error: ")
-        .to_string();
-    // "…were not provided:" is followed by the list of what is missing.
-    if first.ends_with(':') {
-        let mut missing = Vec::new();
-        while let Some(item) = lines.next_if(|l| !l.starts_with("Usage:") && !l.starts_with("tip:"))
-        {
-            missing.push(item);
-        }
-        first = format!("{first} {}", missing.join(", "));
-    }
-    // clap's "to pass '--x' as a value, use '-- --x'" misleads more than it helps here.
-    let tip = lines
-        .filter_map(|l| l.strip_prefix("tip: "))
-        .find(|tip| !tip.starts_with("to pass"));
-    match tip {
-        Some(tip) => format!("{first}; {tip} ({help_hint})"),
-        None => format!("{first} ({help_hint})"),
-    }
 }
 
 /// The summary lines of every command, for the REPL's welcome and `procbook` before the REPL.

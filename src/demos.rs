@@ -204,6 +204,18 @@ pub fn unknown(name: &str) -> String {
     }
 }
 
+/// `demo WORDS…` parsed as the command line and the REPL parse it: the same options, the same
+/// errors (for a lesson, which runs its demos without the command table).
+pub fn parse(words: &[String]) -> Result<DemoArgs, clap::Error> {
+    #[derive(clap::Parser)]
+    #[command(name = "demo", no_binary_name = true)]
+    struct Line {
+        #[command(flatten)]
+        args: DemoArgs,
+    }
+    <Line as clap::Parser>::try_parse_from(words).map(|line| line.args)
+}
+
 /// Check the name and options, then run the demo.
 pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     let Some(name) = args.name.as_deref() else {

@@ -10,8 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::commands::Command;
-use crate::demos::Out;
+use crate::demos::{self, Out};
 use crate::directive::{self, Piece};
 use crate::engine::{self, cancel};
 use crate::term::{self, markdown};
@@ -480,16 +479,9 @@ const TEXT_WIDTH: usize = 100;
 /// error in place of its output; Ctrl-C stops the whole lesson.
 fn run_demo(words: &[String]) -> Result<String> {
     let mut buffer: Vec<u8> = Vec::new();
-    let argv = ["procbook", "demo"]
-        .into_iter()
-        .map(String::from)
-        .chain(words.iter().cloned());
-    let result = match <crate::commands::Cli as clap::Parser>::try_parse_from(argv) {
-        Ok(crate::commands::Cli {
-            command: Some(command @ Command::Demo(_)),
-        }) => crate::commands::run(&command, &mut buffer),
-        Ok(_) => Err(anyhow::anyhow!("not a demo: {}", words.join(" "))),
-        Err(e) => Err(anyhow::anyhow!(crate::commands::one_line(&e, "see: demo"))),
+    let result = match demos::parse(words) {
+        Ok(args) => demos::run(&args, &mut buffer),
+        Err(e) => Err(anyhow::anyhow!(crate::arg::one_line(&e, "see: demo"))),
     };
     let mut text = String::from_utf8_lossy(&buffer).into_owned();
     if let Err(e) = result {

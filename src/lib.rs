@@ -6,6 +6,7 @@ pub mod book;
 pub mod commands;
 pub mod demos;
 pub mod directive;
+pub mod dispatch;
 pub mod engine;
 pub mod figure;
 pub mod grade;

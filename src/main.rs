@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use procbook::commands::{self, Cli};
-use procbook::{demos, engine, repl, scratch, shutdown, term};
+use procbook::commands::Cli;
+use procbook::{arg, demos, dispatch, engine, repl, scratch, shutdown, term};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
-            let text = commands::one_line_at(&e, "try: procbook --help", "procbook ");
+            let text = arg::one_line_at(&e, "try: procbook --help", "procbook ");
             term::eprint_line(&term::error(&text).to_string());
             return ExitCode::from(2);
         }
@@ -53,7 +53,7 @@ fn run(cli: Cli) -> ExitCode {
         return repl::run();
     };
     let mut out = term::Fit::stdout();
-    match commands::run(&command, &mut out) {
+    match dispatch::run(&command, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`procbook demo pool | head -3`): nothing left to tell it.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

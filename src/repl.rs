@@ -23,7 +23,8 @@ use rustyline::{
     Cmd, ConditionalEventHandler, Editor, Event, EventContext, EventHandler, KeyEvent, RepeatCount,
 };
 
-use crate::commands::{self, Command};
+use crate::commands::Command;
+use crate::dispatch;
 use crate::demos::{self, Out, show_event};
 use crate::engine::{self, Pool, cancel};
 use crate::{lessons, sys, term};
@@ -123,7 +124,7 @@ impl Session {
                 help(Some(command.get_name()), out)?;
                 return Ok(Flow::Continue);
             }
-            Err(e) => bail!(commands::one_line(
+            Err(e) => bail!(crate::arg::one_line(
                 &e,
                 &format!("usage: {}", line::usage(&command))
             )),
@@ -174,7 +175,7 @@ impl Session {
             Line::Quit => return Ok(Flow::Quit),
             Line::Nap { ms, workers } => nap(ms, workers as usize, out)?,
             Line::Shared(Command::Lesson { n }) => self.lesson(n, out)?,
-            Line::Shared(command) => commands::run(&command, out)?,
+            Line::Shared(command) => dispatch::run(&command, out)?,
         }
         Ok(Flow::Continue)
     }

@@ -402,7 +402,7 @@ pub fn check_try(words: &[&str]) -> Result<()> {
             anyhow::anyhow!(
                 "`procbook {}` is not a procbook command: {}",
                 words.join(" "),
-                crate::commands::one_line(&e, "see procbook --help")
+                crate::arg::one_line(&e, "see procbook --help")
             )
         })?;
     match parsed.command {
@@ -423,7 +423,7 @@ pub fn check_demo(words: &[&str]) -> Result<()> {
         anyhow::anyhow!(
             "`procbook demo {}` cannot run: {}",
             words.join(" "),
-            crate::commands::one_line(&e, "see procbook demo --help")
+            crate::arg::one_line(&e, "see procbook demo --help")
         )
     })?;
     match parsed.command {
