@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::demos::Out;
+use crate::demos::kit::Out;
+use crate::demos::python;
 use crate::demos::tasks::NOOP;
 use crate::engine::{Pool, Process};
 use crate::term;
@@ -204,7 +205,7 @@ fn python_figures(workers: usize) -> Result<Option<PythonReport>> {
         MILLION.to_string(),
         MILLION_REPEATS.to_string(),
     ];
-    let Some(python) = crate::demos::python::start(
+    let Some(python) = python::start(
         "multiprocessing_bench.py",
         PYTHON_BENCH,
         &args,

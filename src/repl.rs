@@ -24,8 +24,8 @@ use rustyline::{
 };
 
 use crate::commands::Command;
-use crate::dispatch;
 use crate::demos::{self, Out, show_event};
+use crate::dispatch;
 use crate::engine::{self, Pool, cancel};
 use crate::{lessons, sys, term};
 use helper::ReplHelper;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sysinfo::{CpuRefreshKind, RefreshKind, System};
 
-use crate::demos::Out;
+use crate::demos::kit::Out;
 
 /// Set to `off` to turn the strip off.
 pub const ENV: &str = "PROCBOOK_STRIP";

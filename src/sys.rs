@@ -11,9 +11,8 @@ use sysinfo::{
     System,
 };
 
-use crate::demos::gil::size_the_job;
-use crate::demos::tasks::COUNT_PRIMES;
-use crate::demos::{DemoArgs, Out, show_event};
+use crate::demos::gil::{COUNT_PRIMES, size_the_job};
+use crate::demos::kit::{DemoArgs, Out, show_event};
 use crate::engine::pool::default_workers;
 use crate::engine::{Pool, current_process};
 use crate::term;

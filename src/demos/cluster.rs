@@ -19,7 +19,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde::Deserialize;
 
-use super::{DemoArgs, Out, python};
+use super::kit::{DemoArgs, Out};
+use super::python;
 use crate::bench::median;
 use crate::term;
 

@@ -6,9 +6,9 @@ use std::sync::mpsc;
 
 use anyhow::Result;
 
-use super::tasks::{ABORT_IN_THREAD, ABORT_ON};
-use super::{DemoArgs, Out, show_event};
-use crate::engine::{Event, Exit, Pool, Process, current_process};
+use super::kit::{self, DemoArgs, Out, show_event};
+use super::tasks::ABORT_ON;
+use crate::engine::{Event, Exit, Pool, Process, Task, current_process};
 use crate::term;
 
 /// The items mapped; `abort_on(0)` aborts its worker.
@@ -75,7 +75,7 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     )?;
     let mut thread_part = false;
     let mut failed = Vec::new();
-    for event in super::recorded(rx) {
+    for event in kit::recorded(rx) {
         match &event {
             Event::ChunkDone {
                 name, pid, items, ..
@@ -152,3 +152,6 @@ fn show_results(out: Out, results: &[crate::engine::Result<u64>]) -> Result<Vec<
     }
     Ok(failed)
 }
+
+/// The task a worker runs for `demo crash`'s thread that aborts.
+pub static ABORT_IN_THREAD: Task<(), ()> = Task::new("abort_in_thread", abort_in_thread);

@@ -4,12 +4,12 @@ use std::sync::mpsc;
 
 use anyhow::Result;
 
+use super::kit::{self, DemoArgs, Out, show_event};
 use super::tasks::PRINT_NUMBER;
-use super::{Out, show_event};
 use crate::engine::{Event, Process, Stream};
 use crate::term;
 
-pub fn run(_: &super::DemoArgs, out: Out) -> Result<()> {
+pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     let (tx, rx) = mpsc::channel();
 
     // ANCHOR: demo
@@ -25,7 +25,7 @@ pub fn run(_: &super::DemoArgs, out: Out) -> Result<()> {
 
     drop((processes, tx));
     let mut order = Vec::new();
-    for event in super::recorded(rx) {
+    for event in kit::recorded(rx) {
         if let Event::Output { line, .. } = &event
             && let Some(n) = number_in(line)
         {

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::tasks::COUNT_PRIMES;
-use super::{DemoArgs, Out, python};
+use super::kit::{DemoArgs, Out};
+use super::python;
 use crate::engine::clock::Stamp;
-use crate::engine::{self, Event, Pool, cancel, current_process};
+use crate::engine::{self, Event, Pool, Task, cancel, current_process};
 use crate::figure::handovers::{self, Handovers, Turn};
 use crate::term::{self, thousands};
 
@@ -1021,6 +1021,9 @@ fn bars(cores: &[f32]) -> String {
         .collect::<Vec<_>>()
         .join("  ")
 }
+
+/// The task a pool worker runs for `demo gil` and `demo sys`: count the primes in a window.
+pub static COUNT_PRIMES: Task<Range<u64>, u64> = Task::new("count_primes", count_primes_task);
 
 #[cfg(test)]
 mod tests {

@@ -21,9 +21,8 @@ use memmap2::MmapRaw;
 use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
-use super::tasks::{ADD_TO_SHARED, CONSUME, ECHO_UPPER, PRODUCE};
-use super::{DemoArgs, Out, show_event};
-use crate::engine::{self, Event, Process, cancel, current_process};
+use super::kit::{DemoArgs, Out, show_event};
+use crate::engine::{self, Event, Process, Task, cancel, current_process};
 use crate::term;
 use crate::term::thousands;
 
@@ -561,3 +560,9 @@ fn show_output(out: Out, events: &Receiver<Event>) -> Result<Vec<String>> {
     }
     Ok(lines)
 }
+
+/// The tasks `demo ipc` runs in its workers.
+pub static PRODUCE: Task<QueueArgs, ()> = Task::new("produce", produce);
+pub static CONSUME: Task<std::path::PathBuf, ()> = Task::new("consume", consume);
+pub static ECHO_UPPER: Task<std::path::PathBuf, ()> = Task::new("echo_upper", echo_upper);
+pub static ADD_TO_SHARED: Task<AddArgs, ()> = Task::new("add_to_shared", add_to_shared);

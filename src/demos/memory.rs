@@ -7,9 +7,8 @@ use std::sync::mpsc;
 
 use anyhow::{Result, anyhow};
 
-use super::tasks::ADD_IN_CHILD;
-use super::{DemoArgs, Out, show_event};
-use crate::engine::{Event, Process, current_process};
+use super::kit::{DemoArgs, Out, show_event};
+use crate::engine::{Event, Process, Task, current_process};
 use crate::figure::memory::{Counters, Holder};
 use crate::term::thousands;
 use crate::{limits, term};
@@ -186,6 +185,9 @@ pub fn resident(pid: u32) -> Option<u64> {
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
+
+/// The task a worker runs for `demo memory`.
+pub static ADD_IN_CHILD: Task<u64, ()> = Task::new("add_in_child", add_in_child);
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@ use std::sync::mpsc;
 
 use anyhow::Result;
 
+use super::kit::{self, DemoArgs, Out, show_event};
 use super::tasks::SQUARE;
-use super::{DemoArgs, Out, show_event};
 use crate::engine::pool::default_workers;
 use crate::engine::{Event, Pool, default_chunksize};
 use crate::figure::{Record, timeline};
@@ -33,7 +33,7 @@ pub fn run(args: &DemoArgs, out: Out) -> Result<()> {
     drop(tx);
     let mut busy = std::collections::BTreeSet::new();
     let mut seen = Vec::new();
-    for event in super::recorded(rx) {
+    for event in kit::recorded(rx) {
         seen.push(Record::from(&event));
         if let Event::ChunkDone {
             name,

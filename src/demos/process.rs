@@ -4,8 +4,8 @@ use std::sync::mpsc;
 
 use anyhow::Result;
 
+use super::kit::{DemoArgs, Out, show_event};
 use super::tasks::GREET;
-use super::{DemoArgs, Out, show_event};
 use crate::engine::{Process, current_process};
 use crate::term;
 

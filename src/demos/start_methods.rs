@@ -14,11 +14,11 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork};
 use serde::{Deserialize, Serialize};
 
-use super::tasks::{FORK_CHILDREN, SPAWNED};
-use super::{DemoArgs, Out, python};
+use super::kit::{self, DemoArgs, Out};
+use super::python;
 use crate::bench::median;
 use crate::engine::child::ROLE_ENV;
-use crate::engine::{Event, Pool, Process, current_process};
+use crate::engine::{Event, Pool, Process, Task, current_process};
 use crate::term;
 
 /// A value the parent changes at run time, as lesson 8's Python script changes `SETTING`
@@ -252,7 +252,7 @@ pub fn run(_: &DemoArgs, out: Out) -> Result<()> {
     )?;
     for event in rx {
         if let Event::Output { .. } = event {
-            super::show_event(out, &event)?;
+            kit::show_event(out, &event)?;
         }
     }
     for (name, pid, ms) in &spawns {
@@ -424,3 +424,8 @@ fn kib(k: u64) -> String {
         format!("{k} KiB")
     }
 }
+
+/// The tasks `demo start-methods` runs: a spawned child, and the helper that forks.
+pub static SPAWNED: Task<bool, ()> = Task::new("spawned", spawned);
+pub static FORK_CHILDREN: Task<u64, Result<ForkReport, String>> =
+    Task::new("fork_children", fork_children);

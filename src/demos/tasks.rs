@@ -1,13 +1,14 @@
-//! Every task a procbook worker can run, and the registry the entry guard searches.
+//! The small tasks several demos and tests share. A demo's own tasks live with the demo.
 //!
 //! A task is a plain function with a name. Adding one means writing the function, a `static`
-//! [`Task`] for it, and a line in [`TASKS`] — the Rust counterpart of defining a function at the
-//! top level of a module so that a Python worker can import it by name.
+//! [`Task`] for it, and a line in the registry ([`crate::demos::TASKS`]) — the Rust counterpart
+//! of defining a function at the top level of a module so that a Python worker can import it
+//! by name.
 
 use std::io::Write;
 use std::time::Duration;
 
-use crate::engine::{Registry, Task, current_process};
+use crate::engine::{Task, current_process};
 
 // ANCHOR: tasks
 /// `def square(n): return n * n`
@@ -104,43 +105,3 @@ pub static SLEEP_MS: Task<u64, u64> = Task::new("sleep_ms", sleep_ms);
 pub static GARBLE: Task<u64, u64> = Task::new("garble", garble);
 pub static BYTE_LEN: Task<String, u64> = Task::new("byte_len", byte_len);
 pub static HOLD_POOL: Task<usize, ()> = Task::new("hold_pool", hold_pool);
-
-/// The registry `main` hands to the entry guard: every task above, by name.
-pub static TASKS: &Registry = &[
-    &SQUARE,
-    &GREET,
-    &PRINT_NUMBER,
-    &NOOP,
-    &PANIC_ON,
-    &ABORT_ON,
-    &SLEEP_MS,
-    &GARBLE,
-    &BYTE_LEN,
-    &HOLD_POOL,
-    &COUNT_PRIMES,
-    &ADD_IN_CHILD,
-    &ABORT_IN_THREAD,
-    &SPAWNED,
-    &FORK_CHILDREN,
-    &PRODUCE,
-    &CONSUME,
-    &ECHO_UPPER,
-    &ADD_TO_SHARED,
-];
-
-// The tasks of the gil, memory, start-methods, crash and ipc demos; their functions live with
-// their demos.
-pub static COUNT_PRIMES: Task<std::ops::Range<u64>, u64> =
-    Task::new("count_primes", super::gil::count_primes_task);
-pub static ADD_IN_CHILD: Task<u64, ()> = Task::new("add_in_child", super::memory::add_in_child);
-pub static ABORT_IN_THREAD: Task<(), ()> =
-    Task::new("abort_in_thread", super::crash::abort_in_thread);
-pub static SPAWNED: Task<bool, ()> = Task::new("spawned", super::start_methods::spawned);
-pub static FORK_CHILDREN: Task<u64, Result<super::start_methods::ForkReport, String>> =
-    Task::new("fork_children", super::start_methods::fork_children);
-pub static PRODUCE: Task<super::ipc::QueueArgs, ()> = Task::new("produce", super::ipc::produce);
-pub static CONSUME: Task<std::path::PathBuf, ()> = Task::new("consume", super::ipc::consume);
-pub static ECHO_UPPER: Task<std::path::PathBuf, ()> =
-    Task::new("echo_upper", super::ipc::echo_upper);
-pub static ADD_TO_SHARED: Task<super::ipc::AddArgs, ()> =
-    Task::new("add_to_shared", super::ipc::add_to_shared);
