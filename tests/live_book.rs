@@ -238,6 +238,18 @@ fn get(served: &Served, path: &str) -> (u16, String, String) {
     )
 }
 
+/// The HTML of the first `event: figure` in a run's event stream (its `data:` lines joined).
+fn first_figure(body: &str) -> String {
+    body.split("event: figure\n")
+        .nth(1)
+        .expect("an `event: figure` after the run")
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The token a served page carries.
 fn token(served: &Served) -> String {
     let (code, _, page) = get(served, "/");
@@ -296,15 +308,7 @@ fn a_live_run_redraws_its_figure_from_its_own_processes() {
     assert_eq!(done.as_deref(), Some("0"), "{body}");
     let printed = pid_set(&lines.join("\n"));
     assert!(printed.len() >= 4, "four processes print: {lines:?}");
-    let figure: String = body
-        .split("event: figure\n")
-        .nth(1)
-        .expect("an `event: figure` after the run")
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.strip_prefix("data: "))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let figure = first_figure(&body);
     assert!(figure.contains("<svg"), "{figure}");
     for pid in &printed {
         assert!(
@@ -355,15 +359,7 @@ fn a_live_python_run_redraws_its_process_tree() {
         4,
         "the main program and three children: {lines:?}"
     );
-    let figure: String = body
-        .split("event: figure\n")
-        .nth(1)
-        .expect("an `event: figure` after the run")
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.strip_prefix("data: "))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let figure = first_figure(&body);
     assert!(figure.contains("Who started whom"), "{figure}");
     for pid in &printed {
         assert!(
