@@ -4,6 +4,7 @@ pub mod arg;
 pub mod bench;
 pub mod book;
 pub mod commands;
+pub mod cores;
 pub mod demos;
 pub mod directive;
 pub mod dispatch;

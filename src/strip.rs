@@ -11,8 +11,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sysinfo::{CpuRefreshKind, RefreshKind, System};
-
 use crate::demos::kit::Out;
 
 /// Set to `off` to turn the strip off.
@@ -151,9 +149,7 @@ impl Write for StripWriter<'_> {
 
 /// The sampler: read the cores' load every tick and show it, until told to stop.
 fn sample(shared: &Shared) {
-    let Ok(mut sys) = System::new_with_specifics(
-        RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
-    ) else {
+    let Ok(mut cores) = crate::cores::Reader::new() else {
         return;
     };
     let tick = match shared.mode {
@@ -172,8 +168,7 @@ fn sample(shared: &Shared) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        sys.refresh_cpu_usage();
-        let loads: Vec<f32> = sys.cpus().iter().map(sysinfo::Cpu::usage).collect();
+        let loads = cores.read();
         if shared.mode == Mode::Record {
             crate::figure::record::load(&loads);
             continue;

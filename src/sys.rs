@@ -11,6 +11,7 @@ use sysinfo::{
     System,
 };
 
+use crate::cores::Watch;
 use crate::demos::gil::{COUNT_PRIMES, size_the_job};
 use crate::demos::kit::{DemoArgs, Out, show_event};
 use crate::engine::pool::default_workers;
@@ -170,17 +171,6 @@ fn walk(
     }
 }
 
-/// How busy each core was over a short sample (sysinfo needs two readings 200 ms apart).
-pub fn core_load() -> Result<Vec<f32>> {
-    let mut sys = System::new_with_specifics(
-        RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
-    )
-    .context("reading the CPUs")?;
-    std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
-    sys.refresh_cpu_usage();
-    Ok(sys.cpus().iter().map(sysinfo::Cpu::usage).collect())
-}
-
 /// `sys`: this machine, procbook's process tree, and the load on each core.
 pub fn run(out: Out) -> Result<()> {
     show_machine(out)?;
@@ -265,7 +255,7 @@ fn show_load(out: Out) -> Result<()> {
         "{}",
         term::heading("Load on each core (sampled over 200 ms):")
     )?;
-    for (i, load) in core_load()?.into_iter().enumerate() {
+    for (i, load) in crate::cores::load_now()?.into_iter().enumerate() {
         writeln!(out, "  cpu{i:<3} {} {load:>5.1}%", bar(load, 20))?;
     }
     Ok(())
@@ -275,67 +265,45 @@ fn show_load(out: Out) -> Result<()> {
 /// a few samples (and for the book's figure, drawn from the strip's quarter-second samples).
 const BUSY_FOR: Duration = Duration::from_millis(700);
 
-/// Give every worker a share of a CPU-bound job and sample the load on each core until all of
+/// Give every worker a share of a CPU-bound job and watch the load on each core until all of
 /// them are done: what several processes add is cores busy at once.
 fn show_busy_load(out: Out, pool: &Pool, workers: usize) -> Result<()> {
     let parts = size_the_job(workers as u64, BUSY_FOR * workers as u32);
     let (first, last) = (parts[0].start, parts[parts.len() - 1].end);
     let started = Instant::now();
-    let pending = parts
+    let watch = Watch::start();
+    let counted: Result<Vec<u64>> = parts
         .into_iter()
         .map(|part| pool.apply_async(&COUNT_PRIMES, part))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut sys = System::new_with_specifics(
-        RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
-    )
-    .context("reading the CPUs")?;
-    let mut samples: Vec<Vec<f32>> = Vec::new();
-    let mut primes = 0;
-    for result in &pending {
-        loop {
-            match result.get(Some(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL)) {
-                Ok(count) => {
-                    primes += count;
-                    break;
-                }
-                Err(crate::engine::Error::NotReady(_)) => {
-                    sys.refresh_cpu_usage();
-                    samples.push(sys.cpus().iter().map(sysinfo::Cpu::usage).collect());
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|pending| pending.iter().map(|p| p.get(None)).collect())
+        .map_err(Into::into);
+    let loads = watch.stop();
     let took = started.elapsed();
-    if samples.is_empty() {
-        // Done within one interval: take the one sample sysinfo needs two readings for.
-        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
-        sys.refresh_cpu_usage();
-        samples.push(sys.cpus().iter().map(sysinfo::Cpu::usage).collect());
-    }
+    let primes: u64 = counted?.iter().sum();
     writeln!(
         out,
         "{}",
         term::heading(&format!(
-            "Load on each core while {workers} {} counted primes ({} {} {} ms apart):",
+            "Load on each core while {workers} {} counted primes (over {:.2} s):",
             plural(workers, "worker", "workers"),
-            samples.len(),
-            plural(samples.len(), "sample", "samples"),
-            sysinfo::MINIMUM_CPU_UPDATE_INTERVAL.as_millis()
+            took.as_secs_f64()
         ))
     )?;
-    let cores = samples[0].len();
-    for i in 0..cores {
-        let mean = samples.iter().filter_map(|s| s.get(i)).sum::<f32>() / samples.len() as f32;
-        writeln!(out, "  cpu{i:<3} {} {mean:>5.1}%", bar(mean, 20))?;
+    match loads {
+        Some(loads) => {
+            for (i, load) in loads.into_iter().enumerate() {
+                writeln!(out, "  cpu{i:<3} {} {load:>5.1}%", bar(load, 20))?;
+            }
+        }
+        None => writeln!(out, "  (sysinfo could not read the cores)")?,
     }
     writeln!(
         out,
-        "  they found {} primes in {}..{} in {:.2} s",
+        "  they found {} primes in {}..{}",
         term::thousands(primes),
         term::thousands(first),
         term::thousands(last),
-        took.as_secs_f64()
     )?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 use std::ops::Range;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kit::{DemoArgs, Out};
 use super::python;
+use crate::cores::Watch;
 use crate::engine::clock::Stamp;
 use crate::engine::{self, Event, Pool, Task, cancel, current_process};
 use crate::figure::handovers::{self, Handovers, Turn};
@@ -249,64 +250,6 @@ impl Drop for Held<'_> {
     }
 }
 
-/// Per-core utilisation while something runs, sampled with sysinfo on a background thread.
-/// sysinfo refreshes CPU usage at most every `MINIMUM_CPU_UPDATE_INTERVAL` (200 ms on Linux),
-/// so that is the sampling period; a run shorter than one period gets one sample that ends a
-/// little after it.
-struct Cores {
-    stop: Sender<()>,
-    /// `None` if the system would not start the watching thread: the bars are left out.
-    thread: Option<JoinHandle<Option<Vec<f32>>>>,
-}
-
-impl Cores {
-    fn watch() -> Cores {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = thread::Builder::new().spawn(move || {
-            let mut system = sysinfo::System::new().ok()?;
-            system.refresh_cpu_usage();
-            let period = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
-            let mut last = Instant::now();
-            let mut busy = vec![0.0f64; system.cpus().len()];
-            let mut covered = 0.0f64;
-            loop {
-                let ended = !matches!(
-                    stopped.recv_timeout(period.saturating_sub(last.elapsed())),
-                    Err(mpsc::RecvTimeoutError::Timeout)
-                );
-                if ended && covered > 0.0 {
-                    break;
-                }
-                if ended {
-                    // No sample yet: the run was short; take one as soon as sysinfo allows.
-                    thread::sleep(period.saturating_sub(last.elapsed()));
-                }
-                system.refresh_cpu_usage();
-                let span = last.elapsed().as_secs_f64();
-                last = Instant::now();
-                for (total, cpu) in busy.iter_mut().zip(system.cpus()) {
-                    *total += f64::from(cpu.usage()) * span;
-                }
-                covered += span;
-                if ended {
-                    break;
-                }
-            }
-            Some(busy.iter().map(|b| (b / covered) as f32).collect())
-        });
-        Cores {
-            stop,
-            thread: thread.ok(),
-        }
-    }
-
-    /// Each core's average busy percentage over the run (`None` if sysinfo could not tell).
-    fn stop(self) -> Option<Vec<f32>> {
-        let _ = self.stop.send(());
-        self.thread?.join().ok().flatten()
-    }
-}
-
 /// Which language ran a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -400,7 +343,7 @@ struct Sample {
 
 /// Run `job` while watching the cores.
 fn measure(job: impl FnOnce() -> Result<Vec<u64>>) -> Result<Sample> {
-    let cores = Cores::watch();
+    let cores = Watch::start();
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let counts = job();
     let (seconds, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu);
@@ -869,7 +812,7 @@ fn python_runs(n: usize, say: &mut dyn FnMut(String) -> Result<()>) -> Result<Op
                         round + 1
                     ))?;
                 }
-                watching = Some(Cores::watch());
+                watching = Some(Watch::start());
             }
             PyEvent::End {
                 variant,
@@ -878,7 +821,7 @@ fn python_runs(n: usize, say: &mut dyn FnMut(String) -> Result<()>) -> Result<Op
                 counts,
                 pids,
             } => {
-                let machine = watching.take().and_then(Cores::stop);
+                let machine = watching.take().and_then(Watch::stop);
                 let i = match variant.as_str() {
                     "serial" => 0,
                     "threads" => 1,
