@@ -353,8 +353,14 @@ fn ipc_queue_pipe_and_shared_counter() {
 /// Start `procbook demo gil`, send it SIGINT once a line containing `when` appears, and check
 /// that it stops promptly with status 130 and leaves nothing running (python3 included).
 fn interrupt_gil_at(when: &str) {
-    let tag = tag("gil-ctrl-c");
-    let mut child = procbook(&tag, &["demo", "gil"])
+    interrupt_demo_at(&["demo", "gil"], when, nix::sys::signal::Signal::SIGINT);
+}
+
+/// Start procbook with `args`, send it `signal` once a line containing `when` appears, and
+/// check that it stops promptly (with 130 after SIGINT) and leaves nothing running.
+fn interrupt_demo_at(args: &[&str], when: &str, signal: nix::sys::signal::Signal) {
+    let tag = tag("demo-signal");
+    let mut child = procbook(&tag, args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -386,7 +392,7 @@ fn interrupt_gil_at(when: &str) {
         }
     }
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("sending SIGINT");
+    nix::sys::signal::kill(pid, signal).expect("sending the signal");
     let asked = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting") {
@@ -395,12 +401,31 @@ fn interrupt_gil_at(when: &str) {
         if asked.elapsed() > Duration::from_secs(5) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("procbook did not stop within 5 s of Ctrl-C ({when:?})");
+            panic!("procbook did not stop within 5 s of {signal} ({when:?})");
         }
         thread::sleep(Duration::from_millis(10));
     };
-    assert_eq!(status.code(), Some(130), "after {:?}", started.elapsed());
+    if signal == nix::sys::signal::Signal::SIGINT {
+        assert_eq!(status.code(), Some(130), "after {:?}", started.elapsed());
+    }
     assert_none_left(&tag, GRACE);
+}
+
+/// `demo sys` prints its tree, then its workers count primes for most of a second: Ctrl-C
+/// there stops them, and kill -9 of procbook takes them with it.
+#[test]
+fn sys_stops_on_ctrl_c_or_kill_9_while_its_workers_count() {
+    let tree_done = "└─ ";
+    interrupt_demo_at(
+        &["demo", "sys", "--workers", "2"],
+        tree_done,
+        nix::sys::signal::Signal::SIGINT,
+    );
+    interrupt_demo_at(
+        &["demo", "sys", "--workers", "2"],
+        tree_done,
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 #[test]

@@ -743,7 +743,7 @@ fn a_process_limit_gives_one_line_errors_and_leaves_nothing_behind() {
     // shared one (nobody) would count other tests' processes too.
     let uid = (40_000 + std::process::id() % 20_000).to_string();
     let mut failures = 0;
-    for demo in ["process", "pool"] {
+    for demo in ["process", "pool", "sys"] {
         for limit in 1..=16 {
             let tag = support::tag("nproc");
             let mut cmd = Command::new("setpriv");
