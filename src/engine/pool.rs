@@ -118,7 +118,7 @@ impl PoolBuilder {
                 }
             })
             .map_err(|e| Error::thread("the pool's dispatcher", &e))?;
-        let started = ready_rx.recv().unwrap_or(Err(Error::Closed));
+        let started = ready_rx.recv().unwrap_or_else(|_| Err(gone()));
         let pool = Pool {
             tx,
             dispatcher: Some(handle),
@@ -161,7 +161,7 @@ impl Pool {
     pub fn workers(&self) -> Result<Vec<(String, u32)>> {
         let (tx, rx) = mpsc::channel();
         self.send(Msg::Workers(tx))?;
-        rx.recv().map_err(|_| Error::Closed)
+        rx.recv().map_err(|_| gone())
     }
 
     /// `pool.map(task, items)`: results in input order, Python's default chunksize; the first
@@ -257,7 +257,7 @@ impl Pool {
             let mut done: Vec<Option<Outcome>> = (0..chunks).map(|_| None).collect();
             let mut next = 0;
             for _ in 0..chunks {
-                let outcome = rx.recv().map_err(|_| Error::Closed)?;
+                let outcome = rx.recv().map_err(|_| gone())?;
                 let at = outcome.first / chunksize;
                 if let Some(slot) = done.get_mut(at) {
                     *slot = Some(outcome);
@@ -279,7 +279,7 @@ impl Pool {
             })?;
             drop(items);
             self.send(Msg::Map(MapJob { jobs, reply: tx }))?;
-            let mut outcomes = rx.recv().map_err(|_| Error::Closed)?;
+            let mut outcomes = rx.recv().map_err(|_| gone())?;
             outcomes.sort_unstable_by_key(|o| o.first);
             outcomes.into_iter().for_each(sink);
         }
@@ -359,7 +359,7 @@ impl Pool {
     }
 
     fn send(&self, msg: Msg) -> Result<()> {
-        self.tx.send(msg).map_err(|_| Error::Closed)
+        self.tx.send(msg).map_err(|_| gone())
     }
 
     /// Split `items` into jobs of `chunksize`, each answering to `reply`, and hand each to
@@ -401,6 +401,16 @@ impl Pool {
     }
 }
 
+/// Why the dispatcher is no longer there to answer: Ctrl-C stopped it ([`Error::Interrupted`],
+/// which callers report as such), or the pool was closed.
+fn gone() -> Error {
+    if super::cancel::requested() {
+        Error::Interrupted
+    } else {
+        Error::Closed
+    }
+}
+
 impl Drop for Pool {
     fn drop(&mut self) {
         self.stop();
@@ -418,15 +428,15 @@ impl<R: DeserializeOwned> AsyncResult<R> {
     /// task goes on, as in Python).
     pub fn get(&self, timeout: Option<Duration>) -> Result<R> {
         let outcome = match timeout {
-            None => self.rx.recv().map_err(|_| Error::Closed)?,
+            None => self.rx.recv().map_err(|_| gone())?,
             Some(t) => self.rx.recv_timeout(t).map_err(|e| match e {
                 RecvTimeoutError::Timeout => Error::NotReady(t),
-                RecvTimeoutError::Disconnected => Error::Closed,
+                RecvTimeoutError::Disconnected => gone(),
             })?,
         };
         let mut results = Vec::with_capacity(1);
         decode_chunk(outcome, &mut results);
-        results.into_iter().next().unwrap_or(Err(Error::Closed))
+        results.into_iter().next().unwrap_or_else(|| Err(gone()))
     }
 }
 
@@ -452,7 +462,7 @@ impl<R: DeserializeOwned> Iterator for Unordered<R> {
                 }
                 Err(_) => {
                     self.chunks_left = 0;
-                    return Some(Err(Error::Closed));
+                    return Some(Err(gone()));
                 }
             }
         }
